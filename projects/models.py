@@ -1,0 +1,136 @@
+"""Projects (workspaces), who belongs to them with which role, and their ingestion keys."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+
+
+class Project(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=100, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("traces:list", args=[self.slug])
+
+
+class Role(models.TextChoices):
+    VIEWER = "viewer", "Viewer"
+    REVIEWER = "reviewer", "Reviewer"
+    ADMIN = "admin", "Admin"
+
+
+# What each role may do; a role includes everything of the roles before it.
+ROLE_RANK = {Role.VIEWER: 0, Role.REVIEWER: 1, Role.ADMIN: 2}
+
+
+class MembershipQuerySet(models.QuerySet):
+    def for_user(self, user) -> MembershipQuerySet:
+        return self.filter(user=user)
+
+
+class Membership(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.REVIEWER)
+    created_at = models.DateTimeField(default=timezone.now)
+    # When the user last opened this project: "/" takes them back to it.
+    last_visited_at = models.DateTimeField(null=True, blank=True)
+
+    objects = MembershipQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "user"], name="projects_membership_one_per_user"),
+            models.CheckConstraint(
+                condition=models.Q(role__in=[r.value for r in Role]), name="projects_membership_role_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.project} ({self.role})"
+
+    def allows(self, role: str) -> bool:
+        return ROLE_RANK[Role(self.role)] >= ROLE_RANK[Role(role)]
+
+
+KEY_PREFIX = "trk_"
+
+
+def hash_key(raw: str) -> str:
+    # Keys are 256 random bits, so a fast hash is as safe as a slow one and keeps ingestion cheap.
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class IngestionKeyQuerySet(models.QuerySet):
+    def active(self) -> IngestionKeyQuerySet:
+        return self.filter(revoked_at__isnull=True)
+
+
+class IngestionKey(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="ingestion_keys")
+    name = models.CharField(max_length=200, blank=True)
+    # The first characters of the key, shown so people can tell keys apart; never the whole key.
+    prefix = models.CharField(max_length=16, editable=False)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = IngestionKeyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.project})"
+
+    @classmethod
+    def issue(cls, *, project: Project, name: str = "", created_by=None) -> tuple[IngestionKey, str]:
+        """Create a key and return it with the raw secret, which is never stored or shown again."""
+        raw = KEY_PREFIX + secrets.token_urlsafe(32)
+        key = cls.objects.create(
+            project=project, name=name, prefix=raw[:12], key_hash=hash_key(raw), created_by=created_by
+        )
+        return key, raw
+
+    @classmethod
+    def authenticate(cls, raw: str | None) -> IngestionKey | None:
+        if not raw or not isinstance(raw, str) or len(raw) > 200:
+            return None
+        key = cls.objects.active().select_related("project").filter(key_hash=hash_key(raw.strip())).first()
+        if key is not None:
+            key.touch()
+        return key
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    def revoke(self) -> None:
+        if self.revoked_at is None:
+            self.revoked_at = timezone.now()
+            self.save(update_fields=["revoked_at"])
+
+    def touch(self) -> None:
+        # At most one write a minute per key, so a busy SDK does not write on every request.
+        now = timezone.now()
+        if self.last_used_at is None or now - self.last_used_at > timedelta(minutes=1):
+            IngestionKey.objects.filter(pk=self.pk).update(last_used_at=now)
+            self.last_used_at = now

@@ -1,0 +1,1 @@
+// Trace Review: small progressive enhancements; pages work without it.

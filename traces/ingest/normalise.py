@@ -1,0 +1,471 @@
+"""The one normaliser every wire format feeds (SPEC §2).
+
+Each format module (posthog.py, langfuse.py, otlp.py, ...) turns its input into `ObservationIn`
+records; `store_observations` writes a batch of them with a bounded number of queries, whatever
+the batch size, and recomputes the derived fields of every trace it touched.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from projects.models import Project
+from traces.models import Observation, ObservationKind, Trace
+
+MAX_ID_LENGTH = 255
+MAX_FIELD_BYTES = 1024 * 1024  # SPEC §8: a JSON field is stored whole up to 1 MB
+PREVIEW_LENGTH = 300
+TRUNCATED_MARKER = "$truncated"
+
+
+class RejectedEvent(ValueError):
+    """An input record that cannot be stored; the message says which field and why."""
+
+
+@dataclass
+class ObservationIn:
+    trace_id: str
+    span_id: str
+    kind: str = ObservationKind.SPAN
+    parent_id: str = ""
+    type_label: str = ""
+    name: str = ""
+    source: str = ""
+    event_uuid: str = ""
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    latency: float | None = None
+    model: str = ""
+    provider: str = ""
+    input: Any = None
+    output: Any = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cache_read_tokens: int | None = None
+    reasoning_tokens: int | None = None
+    input_cost: Decimal | None = None
+    output_cost: Decimal | None = None
+    total_cost: Decimal | None = None
+    http_status: int | None = None
+    is_error: bool = False
+    error: str = ""
+    stop_reason: str = ""
+    model_parameters: Any = None
+    tools: Any = None
+    session_id: str = ""
+    distinct_id: str = ""
+    metadata: dict = field(default_factory=dict)
+
+    def validate(self) -> None:
+        if not isinstance(self.trace_id, str) or not self.trace_id.strip():
+            raise RejectedEvent("trace id is missing")
+        if len(self.trace_id) > MAX_ID_LENGTH:
+            raise RejectedEvent(f"trace id is longer than {MAX_ID_LENGTH} characters")
+        if not isinstance(self.span_id, str) or not self.span_id:
+            raise RejectedEvent("span id is missing")
+        if len(self.span_id) > MAX_ID_LENGTH:
+            raise RejectedEvent(f"span id is longer than {MAX_ID_LENGTH} characters")
+        if self.parent_id and len(self.parent_id) > MAX_ID_LENGTH:
+            raise RejectedEvent(f"parent id is longer than {MAX_ID_LENGTH} characters")
+        if self.kind not in ObservationKind.values:
+            raise RejectedEvent(f"kind {self.kind!r} is not one of {', '.join(ObservationKind.values)}")
+
+
+# --- coercion helpers shared by the format modules -------------------------------------------
+
+
+def as_str(value: Any, *, max_length: int = 255) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        if isinstance(value, (dict, list)):
+            value = json.dumps(value, ensure_ascii=False)
+        else:
+            value = str(value)
+    return value[:max_length]
+
+
+def as_int(value: Any, name: str) -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise RejectedEvent(f"{name} must be a number, not a boolean")
+    try:
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                raise ValueError
+            return int(value)
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        try:
+            return int(float(str(value)))
+        except (TypeError, ValueError, OverflowError):
+            raise RejectedEvent(f"{name} must be a whole number, got {str(value)[:40]!r}") from None
+
+
+def as_bigint(value: Any, name: str) -> int | None:
+    number = as_int(value, name)
+    if number is not None and not (-(2**63) < number < 2**63):
+        raise RejectedEvent(f"{name} is out of range")
+    return number
+
+
+def as_float(value: Any, name: str) -> float | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise RejectedEvent(f"{name} must be a number, not a boolean")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise RejectedEvent(f"{name} must be a number, got {str(value)[:40]!r}") from None
+    if not math.isfinite(number):
+        raise RejectedEvent(f"{name} must be a finite number")
+    return number
+
+
+def as_decimal(value: Any, name: str) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise RejectedEvent(f"{name} must be a number, not a boolean")
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        raise RejectedEvent(f"{name} must be a number, got {str(value)[:40]!r}") from None
+    if not number.is_finite() or abs(number) >= Decimal(10) ** 10:
+        raise RejectedEvent(f"{name} is out of range")
+    return number.quantize(Decimal("1e-10"))
+
+
+def as_bool(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in {"1", "true", "yes", "on"}
+    return bool(value)
+
+
+def as_datetime(value: Any, name: str) -> datetime | None:
+    """ISO 8601 strings, or epoch seconds/milliseconds/nanoseconds as numbers."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        number = float(value)
+        if number > 1e17:  # nanoseconds
+            number /= 1e9
+        elif number > 1e14:  # microseconds
+            number /= 1e6
+        elif number > 1e11:  # milliseconds
+            number /= 1e3
+        try:
+            parsed = datetime.fromtimestamp(number, tz=timezone.UTC)
+        except (OverflowError, OSError, ValueError):
+            raise RejectedEvent(f"{name} is not a valid time") from None
+    elif isinstance(value, str):
+        text = value.strip()
+        if text.endswith("Z"):
+            text = text[:-1] + "+00:00"
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            raise RejectedEvent(f"{name} must be an ISO 8601 time, got {value[:40]!r}") from None
+    else:
+        raise RejectedEvent(f"{name} must be a time string")
+    if timezone.is_naive(parsed):
+        parsed = parsed.replace(tzinfo=timezone.UTC)
+    return parsed
+
+
+def clip_json(value: Any) -> Any:
+    """Keep a JSON value whole up to 1 MB; beyond, keep the first 1 MB of its text with a marker."""
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    if isinstance(value, str) and len(value) < MAX_FIELD_BYTES // 4:
+        return value
+    try:
+        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        text = str(value)
+    size = len(text.encode())
+    if size <= MAX_FIELD_BYTES:
+        return value if not isinstance(value, str) else text
+    head = text.encode()[:MAX_FIELD_BYTES].decode(errors="ignore")
+    return {TRUNCATED_MARKER: True, "original_bytes": size, "text": head}
+
+
+def text_preview(value: Any, *, last: bool = False) -> str:
+    """A short plain-text excerpt of a message list or value, for list columns."""
+    texts: list[str] = []
+    _collect_text(value, texts, depth=0)
+    texts = [t.strip() for t in texts if t and t.strip()]
+    if not texts:
+        return ""
+    text = texts[-1] if last else texts[0]
+    text = " ".join(text.split())
+    return text[: PREVIEW_LENGTH - 1] + "…" if len(text) > PREVIEW_LENGTH else text
+
+
+_TEXT_KEYS = ("content", "text", "parts", "message", "messages", "output", "input", "value", "query")
+
+
+def _collect_text(value: Any, out: list[str], depth: int) -> None:
+    if depth > 8 or len(out) > 50:
+        return
+    if isinstance(value, str):
+        out.append(value)
+    elif isinstance(value, list):
+        for item in value:
+            _collect_text(item, out, depth + 1)
+    elif isinstance(value, dict):
+        if value.get(TRUNCATED_MARKER):
+            out.append(str(value.get("text", ""))[:1000])
+            return
+        if value.get("role") == "system":
+            return
+        for key in _TEXT_KEYS:
+            if key in value:
+                _collect_text(value[key], out, depth + 1)
+                return
+        # Unknown object: its JSON, so that state dicts still preview as something readable.
+        out.append(json.dumps(value, ensure_ascii=False, default=str)[:PREVIEW_LENGTH])
+
+
+def preview_input(value: Any) -> str:
+    """The last user message if the input is a conversation, else the first text in it."""
+    if isinstance(value, list):
+        users = [m for m in value if isinstance(m, dict) and m.get("role") in {"user", "human"}]
+        if users:
+            return text_preview(users[-1])
+    return text_preview(value)
+
+
+# --- storing -----------------------------------------------------------------------------------
+
+
+@dataclass
+class StoreResult:
+    traces_created: int = 0
+    traces_updated: int = 0
+    observations_written: int = 0
+    trace_ids: list[str] = field(default_factory=list)
+
+
+_OBSERVATION_FIELDS = [
+    f.name
+    for f in Observation._meta.concrete_fields
+    if f.name not in {"id", "trace", "span_id", "input_preview", "output_preview"}
+]
+
+
+def _to_model(trace: Trace, item: ObservationIn, now: datetime) -> Observation:
+    return Observation(
+        trace=trace,
+        span_id=item.span_id,
+        parent_id=item.parent_id or "",
+        kind=item.kind,
+        type_label=as_str(item.type_label, max_length=50),
+        name=as_str(item.name),
+        source=as_str(item.source, max_length=20),
+        event_uuid=as_str(item.event_uuid, max_length=64),
+        started_at=item.started_at,
+        ended_at=item.ended_at,
+        latency=item.latency,
+        model=as_str(item.model),
+        provider=as_str(item.provider, max_length=100),
+        input=clip_json(item.input),
+        output=clip_json(item.output),
+        input_preview=preview_input(item.input),
+        output_preview=text_preview(item.output, last=True),
+        input_tokens=item.input_tokens,
+        output_tokens=item.output_tokens,
+        cache_read_tokens=item.cache_read_tokens,
+        reasoning_tokens=item.reasoning_tokens,
+        input_cost=item.input_cost,
+        output_cost=item.output_cost,
+        total_cost=item.total_cost,
+        http_status=item.http_status,
+        is_error=bool(item.is_error),
+        error=as_str(item.error, max_length=MAX_FIELD_BYTES),
+        stop_reason=as_str(item.stop_reason, max_length=100),
+        model_parameters=clip_json(item.model_parameters),
+        tools=clip_json(item.tools),
+        session_id=as_str(item.session_id),
+        distinct_id=as_str(item.distinct_id),
+        metadata=clip_json(item.metadata or {}),
+        received_at=now,
+    )
+
+
+@transaction.atomic
+def store_observations(project: Project, items: list[ObservationIn]) -> StoreResult:
+    """Upsert a batch of observations and refresh the derived fields of the traces they touch.
+
+    Queries: a constant handful for the whole batch (plus one per 500 rows for the bulk writes),
+    never one per event. A later copy of a span (same trace and span id) replaces the stored one.
+    """
+    result = StoreResult()
+    if not items:
+        return result
+    now = timezone.now()
+
+    # Last copy wins within one batch too; the database refuses two upserts of one row at once.
+    latest: dict[tuple[str, str], ObservationIn] = {}
+    for item in items:
+        latest[(item.trace_id, item.span_id)] = item
+    trace_ids = sorted({trace_id for trace_id, _ in latest})
+
+    existing = set(
+        Trace.objects.filter(project=project, trace_id__in=trace_ids).values_list("trace_id", flat=True)
+    )
+    new_ids = [t for t in trace_ids if t not in existing]
+    if new_ids:
+        first_seen: dict[str, datetime] = {}
+        for item in latest.values():
+            if item.started_at and (item.trace_id not in first_seen or item.started_at < first_seen[item.trace_id]):
+                first_seen[item.trace_id] = item.started_at
+        Trace.objects.bulk_create(
+            [
+                Trace(project=project, trace_id=t, started_at=first_seen.get(t, now), created_at=now, updated_at=now)
+                for t in new_ids
+            ],
+            ignore_conflicts=True,  # a concurrent batch may create the same trace first
+            batch_size=500,
+        )
+    # Lock the touched traces in a fixed order: two batches for one trace serialise here, so the
+    # recomputed fields always see every observation (no lost update, no deadlock).
+    traces = {
+        t.trace_id: t
+        for t in Trace.objects.select_for_update()
+        .filter(project=project, trace_id__in=trace_ids)
+        .order_by("pk")
+        .select_related("project")
+    }
+    result.traces_created = len([t for t in new_ids if t in traces])
+    result.traces_updated = len(traces) - result.traces_created
+
+    rows = [_to_model(traces[item.trace_id], item, now) for item in latest.values()]
+    Observation.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["trace", "span_id"],
+        update_fields=_OBSERVATION_FIELDS + ["input_preview", "output_preview"],
+        batch_size=500,
+    )
+    result.observations_written = len(rows)
+    refresh_traces(list(traces.values()), now=now)
+    result.trace_ids = trace_ids
+    return result
+
+
+_DERIVED_FIELDS = [
+    "name",
+    "started_at",
+    "ended_at",
+    "latency",
+    "input_tokens",
+    "output_tokens",
+    "total_cost",
+    "has_error",
+    "models_used",
+    "session_id",
+    "distinct_id",
+    "input_preview",
+    "output_preview",
+    "observation_count",
+    "updated_at",
+]
+
+
+def refresh_traces(traces: list[Trace], *, now: datetime | None = None) -> None:
+    """Recompute the derived fields of `traces` from all their observations, in two queries."""
+    if not traces:
+        return
+    now = now or timezone.now()
+    by_pk = {t.pk: t for t in traces}
+    grouped: dict[int, list[Observation]] = defaultdict(list)
+    for obs in (
+        Observation.objects.filter(trace_id__in=by_pk)
+        .only(
+            "trace_id", "span_id", "parent_id", "kind", "name", "started_at", "ended_at", "latency",
+            "model", "input_tokens", "output_tokens", "total_cost", "input_cost", "output_cost",
+            "is_error", "session_id", "distinct_id", "input_preview", "output_preview",
+        )
+        .order_by("trace_id", "started_at", "id")
+    ):
+        grouped[obs.trace_id].append(obs)
+    for pk, trace in by_pk.items():
+        derive_trace_fields(trace, grouped.get(pk, []))
+        trace.updated_at = now
+    Trace.objects.bulk_update(list(by_pk.values()), _DERIVED_FIELDS, batch_size=500)
+
+
+def derive_trace_fields(trace: Trace, observations: list[Observation]) -> None:
+    """Set the trace's list fields from its observations (ordered by start time)."""
+    tree = [o for o in observations if o.kind != ObservationKind.EVENT]
+    trace.observation_count = len(tree)
+    span_ids = {o.span_id for o in tree}
+    roots = [o for o in tree if not o.parent_id or o.parent_id not in span_ids or o.parent_id == o.span_id]
+    generations = [o for o in tree if o.kind == ObservationKind.GENERATION]
+    # A root that is the trace itself (PostHog's $ai_trace, span id == trace id) names the trace.
+    named_root = next((o for o in roots if o.span_id == trace.trace_id and o.name), None) or next(
+        (o for o in roots if o.name and o.kind == ObservationKind.SPAN), None
+    )
+    if named_root is not None:
+        trace.name = named_root.name[:255]
+    elif generations:
+        trace.name = (generations[0].name or generations[0].model or "")[:255]
+    elif tree:
+        trace.name = (tree[0].name or "")[:255]
+
+    starts = [o.started_at for o in observations if o.started_at]
+    ends = [o.ended_at for o in observations if o.ended_at]
+    if starts:
+        trace.started_at = min(starts)
+    ends += [o.started_at + timedelta(seconds=o.latency) for o in tree if o.started_at and o.latency]
+    trace.ended_at = max(ends) if ends else None
+    trace.latency = (trace.ended_at - trace.started_at).total_seconds() if trace.ended_at else None
+    if trace.latency is None:
+        latencies = [o.latency for o in roots if o.latency is not None]
+        trace.latency = max(latencies) if latencies else None
+
+    # Totals count leaves of cost/tokens: generations and embeddings carry them; a span that
+    # reports its own totals is counted only when none of its descendants do (no double count).
+    counted = [o for o in tree if o.kind in (ObservationKind.GENERATION, ObservationKind.EMBEDDING)]
+    if not counted:
+        counted = tree
+    trace.input_tokens = sum(o.input_tokens or 0 for o in counted)
+    trace.output_tokens = sum(o.output_tokens or 0 for o in counted)
+    trace.total_cost = sum((observation_cost(o) or Decimal(0) for o in counted), Decimal(0))
+    trace.has_error = any(o.is_error for o in tree)
+    models_seen = sorted({o.model for o in tree if o.model})
+    trace.models_used = ("|" + "|".join(models_seen) + "|") if models_seen else ""
+    trace.session_id = next((o.session_id for o in observations if o.session_id), "")
+    trace.distinct_id = next((o.distinct_id for o in observations if o.distinct_id), "")
+    with_input = [o for o in generations if o.input_preview] or [o for o in tree if o.input_preview]
+    with_output = [o for o in generations if o.output_preview] or [o for o in tree if o.output_preview]
+    root_io = named_root if named_root is not None else None
+    trace.input_preview = (root_io.input_preview if root_io and root_io.input_preview else "") or (
+        with_input[0].input_preview if with_input else ""
+    )
+    trace.output_preview = (root_io.output_preview if root_io and root_io.output_preview else "") or (
+        with_output[-1].output_preview if with_output else ""
+    )
+
+
+def observation_cost(o: Observation) -> Decimal | None:
+    if o.total_cost is not None:
+        return o.total_cost
+    if o.input_cost is not None or o.output_cost is not None:
+        return (o.input_cost or Decimal(0)) + (o.output_cost or Decimal(0))
+    return None
+
