@@ -7,7 +7,6 @@ authenticates through `key_from_request`.
 from __future__ import annotations
 
 import base64
-import gzip
 import zlib
 
 from django.http import HttpRequest, JsonResponse
@@ -96,4 +95,4 @@ def unauthorized(message: str = "missing or unknown ingestion key") -> JsonRespo
     return JsonResponse({"error": message}, status=401)
 
 
-__all__ = ["BodyError", "read_body", "bearer_token", "basic_credentials", "unauthorized", "gzip"]
+__all__ = ["BodyError", "read_body", "bearer_token", "basic_credentials", "unauthorized"]
