@@ -68,6 +68,14 @@ class Membership(models.Model):
 
 
 KEY_PREFIX = "trk_"
+# The Langfuse SDK authenticates with a (public key, secret key) pair over HTTP Basic. The public
+# key names the ingestion key and the secret is the ingestion key itself; the "pk-lf-" shape is
+# what Langfuse tooling expects to see.
+PUBLIC_KEY_PREFIX = "pk-lf-"
+
+
+def new_public_key() -> str:
+    return PUBLIC_KEY_PREFIX + secrets.token_hex(16)
 
 
 def hash_key(raw: str) -> str:
@@ -86,6 +94,8 @@ class IngestionKey(models.Model):
     # The first characters of the key, shown so people can tell keys apart; never the whole key.
     prefix = models.CharField(max_length=16, editable=False)
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    # Not secret: with the key as the secret, it lets the Langfuse SDK authenticate (Basic auth).
+    public_key = models.CharField(max_length=64, unique=True, default=new_public_key, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -117,6 +127,16 @@ class IngestionKey(models.Model):
         key = cls.objects.active().select_related("project").filter(key_hash=hash_key(raw.strip())).first()
         if key is not None:
             key.touch()
+        return key
+
+    @classmethod
+    def authenticate_pair(cls, public_key: str | None, secret: str | None) -> IngestionKey | None:
+        """The active key whose secret is `secret`, if `public_key` is its public key (Langfuse auth)."""
+        if not public_key or not isinstance(public_key, str) or len(public_key) > 64:
+            return None
+        key = cls.authenticate(secret)
+        if key is None or not secrets.compare_digest(key.public_key, public_key.strip()):
+            return None
         return key
 
     @property
