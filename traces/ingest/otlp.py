@@ -306,14 +306,6 @@ class _Attrs:
                 self.used.add(key)
         return dict(sorted(groups.items()))
 
-    def with_prefix(self, prefix: str) -> dict[str, Any]:
-        out = {}
-        for key, value in self.attrs.items():
-            if key.startswith(prefix):
-                out[key[len(prefix) :]] = value
-                self.used.add(key)
-        return out
-
     def rest(self) -> dict[str, Any]:
         return {k: v for k, v in self.attrs.items() if k not in self.used}
 
@@ -477,6 +469,11 @@ def _kind(attrs: _Attrs, name: str) -> tuple[str, str]:
     return ObservationKind.SPAN, ""
 
 
+def _first(*values: Any) -> Any:
+    """The first value that is not None (0 is a value: "no cached tokens" is worth showing)."""
+    return next((v for v in values if v is not None), None)
+
+
 def _number(value: Any, name: str) -> int | None:
     try:
         return as_bigint(value, name)
@@ -498,48 +495,56 @@ def _usage(item: ObservationIn, attrs: _Attrs) -> None:
         return None
 
     item.input_tokens = _number(
-        attrs.get(
-            "gen_ai.usage.input_tokens",
-            "gen_ai.usage.prompt_tokens",
-            "llm.token_count.prompt",
-            "llm.usage.prompt_tokens",
-            "ai.usage.inputTokens",
-            "ai.usage.promptTokens",
-        )
-        or detail("input", "prompt_tokens", "input_tokens", "promptTokens"),
+        _first(
+            attrs.get(
+                "gen_ai.usage.input_tokens",
+                "gen_ai.usage.prompt_tokens",
+                "llm.token_count.prompt",
+                "llm.usage.prompt_tokens",
+                "ai.usage.inputTokens",
+                "ai.usage.promptTokens",
+            ),
+            detail("input", "prompt_tokens", "input_tokens", "promptTokens"),
+        ),
         "input tokens",
     )
     item.output_tokens = _number(
-        attrs.get(
-            "gen_ai.usage.output_tokens",
-            "gen_ai.usage.completion_tokens",
-            "llm.token_count.completion",
-            "llm.usage.completion_tokens",
-            "ai.usage.outputTokens",
-            "ai.usage.completionTokens",
-        )
-        or detail("output", "completion_tokens", "output_tokens", "completionTokens"),
+        _first(
+            attrs.get(
+                "gen_ai.usage.output_tokens",
+                "gen_ai.usage.completion_tokens",
+                "llm.token_count.completion",
+                "llm.usage.completion_tokens",
+                "ai.usage.outputTokens",
+                "ai.usage.completionTokens",
+            ),
+            detail("output", "completion_tokens", "output_tokens", "completionTokens"),
+        ),
         "output tokens",
     )
     item.cache_read_tokens = _number(
-        attrs.get(
-            "gen_ai.usage.cache_read.input_tokens",
-            "gen_ai.usage.cache_read_input_tokens",
-            "llm.token_count.prompt_details.cache_read",
-            "ai.usage.cachedInputTokens",
-        )
-        or detail("input_cached_tokens", "cache_read_input_tokens", "prompt_tokens_details.cached_tokens"),
+        _first(
+            attrs.get(
+                "gen_ai.usage.cache_read.input_tokens",
+                "gen_ai.usage.cache_read_input_tokens",
+                "llm.token_count.prompt_details.cache_read",
+                "ai.usage.cachedInputTokens",
+            ),
+            detail("input_cached_tokens", "cache_read_input_tokens", "prompt_tokens_details.cached_tokens"),
+        ),
         "cache read tokens",
     )
     item.reasoning_tokens = _number(
-        attrs.get(
-            "gen_ai.usage.reasoning_tokens",
-            "gen_ai.usage.reasoning.output_tokens",
-            "llm.token_count.completion_details.reasoning",
-            "ai.usage.reasoningTokens",
-        )
-        or detail(
-            "output_reasoning_tokens", "reasoning_tokens", "completion_tokens_details.reasoning_tokens"
+        _first(
+            attrs.get(
+                "gen_ai.usage.reasoning_tokens",
+                "gen_ai.usage.reasoning.output_tokens",
+                "llm.token_count.completion_details.reasoning",
+                "ai.usage.reasoningTokens",
+            ),
+            detail(
+                "output_reasoning_tokens", "reasoning_tokens", "completion_tokens_details.reasoning_tokens"
+            ),
         ),
         "reasoning tokens",
     )
@@ -994,9 +999,9 @@ def _model_parameters(attrs: _Attrs) -> Any:
         value = _json_value(attrs.get(source))
         if isinstance(value, dict):
             params.update(value)
-    for key, value in attrs.with_prefix("gen_ai.request.").items():
-        if key != "model":
-            params[key] = value
+    for key in list(attrs.attrs):
+        if key.startswith("gen_ai.request.") and key != "gen_ai.request.model":
+            params[key.removeprefix("gen_ai.request.")] = attrs.get(key)
     for key in ("llm.request.max_tokens", "llm.request.temperature", "llm.request.top_p"):
         if key in attrs.attrs:  # OpenLLMetry's older spelling of gen_ai.request.*
             params.setdefault(key.removeprefix("llm.request."), attrs.get(key))
