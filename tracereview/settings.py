@@ -51,6 +51,8 @@ INSTALLED_APPS = [
     "projects",
     "traces",
     "scorers",
+    "queues",
+    "reviews",
 ]
 
 MIDDLEWARE = [

@@ -15,5 +15,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("p/<slug:slug>/traces/", include("traces.urls")),
     path("p/<slug:slug>/scorers/", include("scorers.urls")),
+    path("p/<slug:slug>/reviews/", include("reviews.urls")),
+    path("p/<slug:slug>/queues/", include("queues.urls")),
     path("", include("traces.ingest.urls")),
 ]
