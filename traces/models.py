@@ -129,6 +129,9 @@ class Observation(models.Model):
     distinct_id = models.CharField(max_length=255, blank=True)
     # Everything the source sent that has no column of its own, shown as metadata.
     metadata = models.JSONField(default=dict, blank=True)
+    # Fingerprint of the content as received: a re-sent copy with the same hash is not rewritten,
+    # so a repeated import or SDK retry changes nothing and is reported as unchanged.
+    content_hash = models.CharField(max_length=64, blank=True, editable=False)
 
     received_at = models.DateTimeField(default=timezone.now)
 

@@ -7,8 +7,10 @@ the batch size, and recomputes the derived fields of every trace it touched.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -22,6 +24,9 @@ from projects.models import Project
 from traces.models import Observation, ObservationKind, Trace
 
 MAX_ID_LENGTH = 255
+MAX_JSON_DEPTH = 100
+MAX_LATENCY = 10 * 366 * 24 * 3600.0
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 MAX_FIELD_BYTES = 1024 * 1024  # SPEC §8: a JSON field is stored whole up to 1 MB
 PREVIEW_LENGTH = 300
 TRUNCATED_MARKER = "$truncated"
@@ -78,6 +83,23 @@ class ObservationIn:
             raise RejectedEvent(f"parent id is longer than {MAX_ID_LENGTH} characters")
         if self.kind not in ObservationKind.values:
             raise RejectedEvent(f"kind {self.kind!r} is not one of {', '.join(ObservationKind.values)}")
+        for label, value in (
+            ("trace id", self.trace_id),
+            ("span id", self.span_id),
+            ("parent id", self.parent_id),
+        ):
+            if value and _CONTROL_CHARS.search(value):
+                raise RejectedEvent(f"{label} contains control characters")
+        if self.latency is not None and not (0 <= self.latency < MAX_LATENCY):
+            raise RejectedEvent("latency must be a number of seconds between 0 and 10 years")
+        if self.http_status is not None and not (0 <= self.http_status <= 999):
+            raise RejectedEvent(f"HTTP status {self.http_status} is not between 0 and 999")
+        # JSON content: bounded nesting (renderers walk it) and no NUL / lone surrogates, which
+        # PostgreSQL refuses; cleaned here so that a valid record can always be stored.
+        for name in ("input", "output", "model_parameters", "tools", "metadata"):
+            setattr(self, name, clean_json(getattr(self, name), name))
+        if not isinstance(self.metadata, dict):
+            self.metadata = {"value": self.metadata} if self.metadata is not None else {}
 
 
 # --- coercion helpers shared by the format modules -------------------------------------------
@@ -88,10 +110,69 @@ def as_str(value: Any, *, max_length: int = 255) -> str:
         return ""
     if not isinstance(value, str):
         if isinstance(value, (dict, list)):
-            value = json.dumps(value, ensure_ascii=False)
+            value = json.dumps(value, ensure_ascii=False, default=str)
         else:
             value = str(value)
-    return value[:max_length]
+    return clean_text(value[:max_length])
+
+
+def clean_text(value: str) -> str:
+    """The string without NUL characters or lone surrogates (PostgreSQL stores neither)."""
+    if "\x00" in value:
+        value = value.replace("\x00", "\ufffd")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        value = value.encode("utf-8", "replace").decode("utf-8")
+    return value
+
+
+def clean_json(value: Any, name: str = "value") -> Any:
+    """`value` checked for nesting depth, with its strings cleaned when needed (RejectedEvent)."""
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    if isinstance(value, str):
+        return clean_text(value)
+    _check_depth(value, name)
+    try:
+        text = json.dumps(value, ensure_ascii=False, default=str)
+    except (TypeError, ValueError, RecursionError):
+        raise RejectedEvent(f"{name} is not valid JSON") from None
+    try:
+        text.encode("utf-8")
+        dirty = "\\u0000" in text
+    except UnicodeEncodeError:
+        dirty = True
+    return _clean_tree(value) if dirty else value
+
+
+def _check_depth(value: Any, name: str) -> None:
+    # Iterative: a hostile document must not exhaust the Python stack here.
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise RejectedEvent(f"{name} is nested deeper than {MAX_JSON_DEPTH} levels")
+        children = node.values() if isinstance(node, dict) else node
+        for child in children:
+            if isinstance(child, (dict, list, tuple)):
+                stack.append((child, depth + 1))
+
+
+def _clean_tree(value: Any) -> Any:
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {clean_text(str(k)): _clean_tree(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean_tree(v) for v in value]
+    return value
+
+
+def content_hash(item: ObservationIn) -> str:
+    """A fingerprint of everything a record says, to recognise an unchanged re-send."""
+    text = json.dumps(item.__dict__, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()
 
 
 def as_int(value: Any, name: str) -> int | None:
@@ -215,7 +296,18 @@ def text_preview(value: Any, *, last: bool = False) -> str:
     return text[: PREVIEW_LENGTH - 1] + "…" if len(text) > PREVIEW_LENGTH else text
 
 
-_TEXT_KEYS = ("content", "text", "parts", "message", "messages", "output", "input", "value", "query")
+_TEXT_KEYS = (
+    "content",
+    "text",
+    "parts",
+    "message",
+    "messages",
+    "choices",
+    "output",
+    "input",
+    "value",
+    "query",
+)
 
 
 def _collect_text(value: Any, out: list[str], depth: int) -> None:
@@ -233,7 +325,8 @@ def _collect_text(value: Any, out: list[str], depth: int) -> None:
         if value.get("role") == "system":
             return
         for key in _TEXT_KEYS:
-            if key in value:
+            # "text" may be a settings object (OpenAI Responses: {"format": ...}), not text.
+            if key in value and not (key == "text" and isinstance(value[key], dict)):
                 _collect_text(value[key], out, depth + 1)
                 return
         # Unknown object: its JSON, so that state dicts still preview as something readable.
@@ -256,8 +349,23 @@ def preview_input(value: Any) -> str:
 class StoreResult:
     traces_created: int = 0
     traces_updated: int = 0
-    observations_written: int = 0
+    traces_unchanged: int = 0
+    observations_created: int = 0
+    observations_updated: int = 0
+    observations_unchanged: int = 0
     trace_ids: list[str] = field(default_factory=list)
+
+    @property
+    def observations_written(self) -> int:
+        return self.observations_created + self.observations_updated
+
+    def add(self, other: StoreResult) -> None:
+        for name in (
+            "traces_created", "traces_updated", "traces_unchanged",
+            "observations_created", "observations_updated", "observations_unchanged",
+        ):  # fmt: skip
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.trace_ids.extend(other.trace_ids)
 
 
 _OBSERVATION_FIELDS = [
@@ -265,9 +373,11 @@ _OBSERVATION_FIELDS = [
     for f in Observation._meta.concrete_fields
     if f.name not in {"id", "trace", "span_id", "input_preview", "output_preview"}
 ]
+# SQLite allows 32,766 parameters per statement; id lookups are chunked well below that.
+_LOOKUP_CHUNK = 2000
 
 
-def _to_model(trace: Trace, item: ObservationIn, now: datetime) -> Observation:
+def _to_model(trace: Trace, item: ObservationIn, now: datetime, fingerprint: str) -> Observation:
     return Observation(
         trace=trace,
         span_id=item.span_id,
@@ -284,8 +394,8 @@ def _to_model(trace: Trace, item: ObservationIn, now: datetime) -> Observation:
         provider=as_str(item.provider, max_length=100),
         input=clip_json(item.input),
         output=clip_json(item.output),
-        input_preview=preview_input(item.input),
-        output_preview=text_preview(item.output, last=True),
+        input_preview=clean_text(preview_input(item.input)),
+        output_preview=clean_text(text_preview(item.output, last=True)),
         input_tokens=item.input_tokens,
         output_tokens=item.output_tokens,
         cache_read_tokens=item.cache_read_tokens,
@@ -302,16 +412,24 @@ def _to_model(trace: Trace, item: ObservationIn, now: datetime) -> Observation:
         session_id=as_str(item.session_id),
         distinct_id=as_str(item.distinct_id),
         metadata=clip_json(item.metadata or {}),
+        content_hash=fingerprint,
         received_at=now,
     )
+
+
+def _chunks(values: list, size: int = _LOOKUP_CHUNK):
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
 
 
 @transaction.atomic
 def store_observations(project: Project, items: list[ObservationIn]) -> StoreResult:
     """Upsert a batch of observations and refresh the derived fields of the traces they touch.
 
-    Queries: a constant handful for the whole batch (plus one per 500 rows for the bulk writes),
-    never one per event. A later copy of a span (same trace and span id) replaces the stored one.
+    `items` must be valid (call `ObservationIn.validate()` on each first and drop the rejected).
+    Queries: a constant handful for the whole batch (plus one per 500-2000 rows for the bulk
+    writes and id look-ups), never one per event. A later copy of a span (same trace and span id)
+    replaces the stored one; an identical copy is left alone and counted as unchanged.
     """
     result = StoreResult()
     if not items:
@@ -324,18 +442,28 @@ def store_observations(project: Project, items: list[ObservationIn]) -> StoreRes
         latest[(item.trace_id, item.span_id)] = item
     trace_ids = sorted({trace_id for trace_id, _ in latest})
 
-    existing = set(
-        Trace.objects.filter(project=project, trace_id__in=trace_ids).values_list("trace_id", flat=True)
-    )
+    existing: set[str] = set()
+    for chunk in _chunks(trace_ids):
+        existing.update(
+            Trace.objects.filter(project=project, trace_id__in=chunk).values_list("trace_id", flat=True)
+        )
     new_ids = [t for t in trace_ids if t not in existing]
     if new_ids:
         first_seen: dict[str, datetime] = {}
         for item in latest.values():
-            if item.started_at and (item.trace_id not in first_seen or item.started_at < first_seen[item.trace_id]):
+            if item.started_at and (
+                item.trace_id not in first_seen or item.started_at < first_seen[item.trace_id]
+            ):
                 first_seen[item.trace_id] = item.started_at
         Trace.objects.bulk_create(
             [
-                Trace(project=project, trace_id=t, started_at=first_seen.get(t, now), created_at=now, updated_at=now)
+                Trace(
+                    project=project,
+                    trace_id=t,
+                    started_at=first_seen.get(t, now),
+                    created_at=now,
+                    updated_at=now,
+                )
                 for t in new_ids
             ],
             ignore_conflicts=True,  # a concurrent batch may create the same trace first
@@ -343,26 +471,52 @@ def store_observations(project: Project, items: list[ObservationIn]) -> StoreRes
         )
     # Lock the touched traces in a fixed order: two batches for one trace serialise here, so the
     # recomputed fields always see every observation (no lost update, no deadlock).
-    traces = {
-        t.trace_id: t
-        for t in Trace.objects.select_for_update()
-        .filter(project=project, trace_id__in=trace_ids)
-        .order_by("pk")
-        .select_related("project")
-    }
-    result.traces_created = len([t for t in new_ids if t in traces])
-    result.traces_updated = len(traces) - result.traces_created
+    traces: dict[str, Trace] = {}
+    for chunk in _chunks(trace_ids):
+        for t in (
+            Trace.objects.select_for_update()
+            .filter(project=project, trace_id__in=chunk)
+            .order_by("pk")
+            .select_related("project")
+        ):
+            traces[t.trace_id] = t
+    by_pk = {t.pk: t for t in traces.values()}
 
-    rows = [_to_model(traces[item.trace_id], item, now) for item in latest.values()]
-    Observation.objects.bulk_create(
-        rows,
-        update_conflicts=True,
-        unique_fields=["trace", "span_id"],
-        update_fields=_OBSERVATION_FIELDS + ["input_preview", "output_preview"],
-        batch_size=500,
-    )
-    result.observations_written = len(rows)
-    refresh_traces(list(traces.values()), now=now)
+    stored: dict[tuple[str, str], str] = {}
+    existing_pks = [t.pk for t in traces.values() if t.trace_id in existing]
+    for chunk in _chunks(existing_pks):
+        for trace_pk, span_id, fingerprint in Observation.objects.filter(trace_id__in=chunk).values_list(
+            "trace_id", "span_id", "content_hash"
+        ):
+            stored[(by_pk[trace_pk].trace_id, span_id)] = fingerprint
+
+    rows = []
+    changed_traces: set[str] = set()
+    for key, item in latest.items():
+        fingerprint = content_hash(item)
+        previous = stored.get(key)
+        if previous == fingerprint:
+            result.observations_unchanged += 1
+            continue
+        if previous is None:
+            result.observations_created += 1
+        else:
+            result.observations_updated += 1
+        changed_traces.add(item.trace_id)
+        rows.append(_to_model(traces[item.trace_id], item, now, fingerprint))
+    if rows:
+        Observation.objects.bulk_create(
+            rows,
+            update_conflicts=True,
+            unique_fields=["trace", "span_id"],
+            update_fields=_OBSERVATION_FIELDS + ["input_preview", "output_preview"],
+            batch_size=500,
+        )
+    touched = [traces[t] for t in sorted(changed_traces)]
+    refresh_traces(touched, now=now)
+    result.traces_created = len([t for t in new_ids if t in traces])
+    result.traces_updated = len([t for t in changed_traces if t in existing])
+    result.traces_unchanged = len(traces) - result.traces_created - result.traces_updated
     result.trace_ids = trace_ids
     return result
 
@@ -387,18 +541,39 @@ _DERIVED_FIELDS = [
 
 
 def refresh_traces(traces: list[Trace], *, now: datetime | None = None) -> None:
-    """Recompute the derived fields of `traces` from all their observations, in two queries."""
+    """Recompute the derived fields of `traces` from all their observations (two queries a chunk)."""
     if not traces:
         return
     now = now or timezone.now()
+    for chunk in _chunks(traces):
+        _refresh_chunk(chunk, now)
+
+
+def _refresh_chunk(traces: list[Trace], now: datetime) -> None:
     by_pk = {t.pk: t for t in traces}
     grouped: dict[int, list[Observation]] = defaultdict(list)
     for obs in (
-        Observation.objects.filter(trace_id__in=by_pk)
+        Observation.objects.filter(trace_id__in=list(by_pk))
         .only(
-            "trace_id", "span_id", "parent_id", "kind", "name", "started_at", "ended_at", "latency",
-            "model", "input_tokens", "output_tokens", "total_cost", "input_cost", "output_cost",
-            "is_error", "session_id", "distinct_id", "input_preview", "output_preview",
+            "trace_id",
+            "span_id",
+            "parent_id",
+            "kind",
+            "name",
+            "started_at",
+            "ended_at",
+            "latency",
+            "model",
+            "input_tokens",
+            "output_tokens",
+            "total_cost",
+            "input_cost",
+            "output_cost",
+            "is_error",
+            "session_id",
+            "distinct_id",
+            "input_preview",
+            "output_preview",
         )
         .order_by("trace_id", "started_at", "id")
     ):
@@ -427,8 +602,10 @@ def derive_trace_fields(trace: Trace, observations: list[Observation]) -> None:
     elif tree:
         trace.name = (tree[0].name or "")[:255]
 
-    starts = [o.started_at for o in observations if o.started_at]
-    ends = [o.ended_at for o in observations if o.ended_at]
+    # Times come from the tree: feedback may arrive hours later and must not stretch the latency.
+    timed = tree or observations
+    starts = [o.started_at for o in timed if o.started_at]
+    ends = [o.ended_at for o in timed if o.ended_at]
     if starts:
         trace.started_at = min(starts)
     ends += [o.started_at + timedelta(seconds=o.latency) for o in tree if o.started_at and o.latency]
@@ -468,4 +645,3 @@ def observation_cost(o: Observation) -> Decimal | None:
     if o.input_cost is not None or o.output_cost is not None:
         return (o.input_cost or Decimal(0)) + (o.output_cost or Decimal(0))
     return None
-

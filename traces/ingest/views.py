@@ -1,17 +1,118 @@
-"""PostHog-compatible ingestion endpoints. (Being built: see issue 2.)"""
+"""PostHog-compatible ingestion endpoints (SPEC §2.1 item 1, §8).
 
-from django.http import JsonResponse
+`/batch/` and `/i/v0/ai/batch/` take a batch body (20 MB); `/i/v0/e/` and `/capture/` take one
+event or a list (2 MB). The key comes from the body (`api_key` or `token`) or from
+`Authorization: Bearer`. Answers:
+- 200 `{"status": 1, "accepted": n, "ignored": n, "rejected": [{"index": i, "reason": "..."}]}`:
+  valid events are stored (one `store_observations` call), bad ones reported by index, non-AI
+  events counted as ignored;
+- 400 for a body that is not JSON or not an event/batch, and for a single event that is rejected;
+- 401 for a missing, unknown or revoked key; 413 for a body (or its decompressed form) over the
+  limit. Every error is JSON with `error` (and `detail`, which the PostHog SDK logs).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+from typing import Any
+from urllib.parse import parse_qs
+
+from django.db import DatabaseError
+from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from projects.models import IngestionKey
+from traces.ingest import posthog
+from traces.ingest.http import BATCH_LIMIT, EVENT_LIMIT, BodyError, bearer_token, read_body
+from traces.ingest.normalise import store_observations
+
+logger = logging.getLogger(__name__)
+
 
 @csrf_exempt
 @require_POST
-def posthog_batch(request):
-    return JsonResponse({"error": "not implemented yet"}, status=501)
+def posthog_batch(request: HttpRequest) -> JsonResponse:
+    return _ingest(request, limit=BATCH_LIMIT)
 
 
 @csrf_exempt
 @require_POST
-def posthog_capture(request):
-    return JsonResponse({"error": "not implemented yet"}, status=501)
+def posthog_capture(request: HttpRequest) -> JsonResponse:
+    return _ingest(request, limit=EVENT_LIMIT)
+
+
+def _error(message: str, status: int, **extra: Any) -> JsonResponse:
+    return JsonResponse({"status": 0, "error": message, "detail": message, **extra}, status=status)
+
+
+def _ingest(request: HttpRequest, *, limit: int) -> JsonResponse:
+    try:
+        body = decode_json_body(request, read_body(request, limit))
+        events, key_in_body, single = posthog.events_from_body(body)
+    except BodyError as exc:
+        return _error(exc.message, exc.status)
+    except posthog.BodyShapeError as exc:
+        return _error(str(exc), 400)
+
+    key = IngestionKey.authenticate(key_in_body or bearer_token(request))
+    if key is None:
+        return _error("missing, unknown or revoked ingestion key (send it as api_key or a Bearer token)", 401)
+
+    parsed = posthog.parse_events(events)
+    rejected = [{"index": index, "reason": reason} for index, reason in parsed.rejected]
+    if single and rejected:
+        return _error(f"event rejected: {parsed.rejected[0][1]}", 400, rejected=rejected)
+    try:
+        store_observations(key.project, parsed.items)
+    except DatabaseError:
+        # Validation should make this unreachable; if the database still refuses the batch,
+        # nothing of it was written (one transaction) and the client may retry.
+        logger.exception("storing a PostHog batch failed")
+        return _error("the batch could not be stored; nothing was written, retry later", 503)
+    return JsonResponse(
+        {"status": 1, "accepted": len(parsed.items), "ignored": parsed.ignored, "rejected": rejected}
+    )
+
+
+def decode_json_body(request: HttpRequest, raw: bytes) -> Any:
+    """The JSON document in `raw`, or BodyError(400) saying why it is not one.
+
+    Besides a JSON body, the form encoding of older PostHog clients is read: `data=<json>` or
+    `data=<base64 json>`.
+    """
+    if request.content_type == "application/x-www-form-urlencoded" or raw[:5] == b"data=":
+        raw = _form_data(raw)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise BodyError("the body is not UTF-8 text") from None
+    if not text.strip():
+        raise BodyError("the body is empty")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BodyError(
+            f"the body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
+    except RecursionError:
+        raise BodyError("the body is nested too deeply") from None
+
+
+def _form_data(raw: bytes) -> bytes:
+    try:
+        fields = parse_qs(raw.decode("utf-8", errors="replace"), max_num_fields=20)
+    except ValueError:
+        raise BodyError("the form body has too many fields") from None
+    data = (fields.get("data") or [""])[0].strip()
+    if not data:
+        raise BodyError("the form body has no 'data' field")
+    if data[:1] in "{[":
+        return data.encode("utf-8")
+    try:
+        return base64.b64decode(data + "=" * (-len(data) % 4))
+    except (binascii.Error, ValueError):
+        raise BodyError("the form field 'data' is neither JSON nor base64") from None
