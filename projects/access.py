@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import F
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 
@@ -88,7 +89,7 @@ def default_project_for(request: HttpRequest) -> Project | None:
     membership = (
         Membership.objects.filter(user=user)
         .select_related("project")
-        .order_by("-last_visited_at", "project__name")
+        .order_by(F("last_visited_at").desc(nulls_last=True), "project__name")
         .first()
     )
     if membership is not None:
