@@ -455,3 +455,19 @@ def describe_config(kind: str, config: Mapping[str, Any]) -> str:
     return (
         f"{config.get('true_label', DEFAULT_TRUE_LABEL)} / {config.get('false_label', DEFAULT_FALSE_LABEL)}"
     )
+
+
+def value_hint(kind: str, config: Mapping[str, Any]) -> str:
+    """The short instruction a reviewer sees next to the control: "Choose 1 to 2 options"."""
+    if kind == Kind.CATEGORICAL:
+        if config.get("selection") != Selection.MULTIPLE:
+            return "Choose one option"
+        n = len(config.get("options", []))
+        low = config.get("min_selections") or 1
+        high = config.get("max_selections") or n
+        if low == high:
+            return f"Choose {low} option{'s' if low != 1 else ''}"
+        return f"Choose {low} to {high} options"
+    if kind == Kind.NUMERIC:
+        return "Any number" if not config else describe_config(kind, config).capitalize()
+    return ""
