@@ -1,23 +1,102 @@
-"""Traces list and trace page. (Being built: see issue 2.)"""
+"""Traces list and trace page (SPEC §2.2).
+
+Both pages run a fixed number of queries whatever the data size: the list reads one page of
+Trace rows by keyset; the trace page reads the tree in one query without the large content
+fields, and the full content of the selected observation only.
+"""
 
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils.cache import patch_vary_headers
+from django_htmx.middleware import HtmxDetails
 
 from projects.access import get_project_access
-from traces.models import Trace
+from traces.conversation import render_field
+from traces.detail import ObservationDetail
+from traces.filters import TraceFilter
+from traces.models import Observation, ObservationKind, Trace
+from traces.pagination import PAGE_SIZE, capped_count, keyset_page
+from traces.tree import build_tree, default_selection, flatten, summarise_event
+
+MAX_HEADER_EVENTS = 100
+
+
+def _fragment(request, target: str) -> bool:
+    """True when htmx asks for the part of the page with id `target` (not a history restore)."""
+    htmx: HtmxDetails | None = getattr(request, "htmx", None)
+    return bool(htmx) and not htmx.history_restore_request and htmx.target == target
+
+
+def _render(request, template: str, context: dict, *, fragment: str | None = None) -> HttpResponse:
+    response = render(request, f"{template}#{fragment}" if fragment else template, context)
+    # Full page and fragment share a URL: caches must keep them apart.
+    patch_vary_headers(response, ["HX-Request", "HX-Target"])
+    return response
 
 
 @login_required
-def trace_list(request, slug: str):
+def trace_list(request, slug: str) -> HttpResponse:
     access = get_project_access(request, slug)
-    traces = Trace.objects.for_project(access.project).newest_first()[:50]
-    return render(request, "traces/trace_list.html", {"traces": traces})
+    project = access.project
+    filterset = TraceFilter(request.GET or None, queryset=Trace.objects.for_project(project), project=project)
+    traces = filterset.qs
+    after, before = request.GET.get("after"), request.GET.get("before")
+    page = keyset_page(traces, after=after, before=before)
+    if not after and not before and len(page.rows) < PAGE_SIZE:
+        count, more = len(page.rows), False  # the whole result is on this page: no COUNT needed
+    else:
+        count, more = capped_count(traces)
+    context = {
+        "nav": "traces",
+        "filter": filterset,
+        "page": page,
+        "count": count,
+        "count_more": more,
+        "is_filtered": filterset.is_bound and filterset.form.is_valid() and filterset.is_filtered,
+    }
+    fragment = "results" if _fragment(request, "results") else None
+    return _render(request, "traces/trace_list.html", context, fragment=fragment)
 
 
 @login_required
-def trace_detail(request, slug: str, trace_id: str):
+def trace_detail(request, slug: str, trace_id: str) -> HttpResponse:
     access = get_project_access(request, slug)
-    trace = get_object_or_404(Trace, project=access.project, trace_id=trace_id)
-    return render(request, "traces/trace_detail.html", {"trace": trace})
+    trace = get_object_or_404(Trace.objects.for_project(access.project), trace_id=trace_id)
+    span = request.GET.get("span") or None
+    selected = _selected_detail(trace, span) if span else None
+    context = {"nav": "traces", "trace": trace, "span": span, "detail": selected}
+
+    if _fragment(request, "detail"):
+        return _render(request, "traces/trace_detail.html", context, fragment="detail")
+
+    # The whole tree in one query, without the large JSON fields.
+    roots = build_tree(trace.observations.in_tree().light().order_by("started_at", "id"), trace.trace_id)
+    nodes = flatten(roots)
+    if span is None:
+        first = default_selection(nodes)
+        if first is not None:
+            context["detail"] = _selected_detail(trace, first.span_id)
+    events = trace.observations.filter(kind=ObservationKind.EVENT).order_by("started_at", "id")[
+        :MAX_HEADER_EVENTS
+    ]
+    context.update(
+        nodes=nodes,
+        selected_span=context["detail"].obs.span_id if context["detail"] else span,
+        events=[summarise_event(e) for e in events],
+    )
+    return _render(request, "traces/trace_detail.html", context)
+
+
+def _selected_detail(trace: Trace, span_id: str) -> ObservationDetail | None:
+    obs = Observation.objects.filter(trace=trace, span_id=span_id).first()
+    if obs is None:
+        return None
+    generation = obs.kind == ObservationKind.GENERATION
+    return ObservationDetail(
+        obs=obs,
+        input=render_field(obs.input, "user" if generation else ""),
+        output=render_field(obs.output, "assistant" if generation else ""),
+    )

@@ -1,1 +1,80 @@
-// Trace Review: small progressive enhancements; pages work without it.
+// Trace Review: small progressive enhancements; every page works without this file.
+// No inline handlers anywhere (the CSP forbids them): behaviour is attached here.
+(function () {
+  "use strict";
+
+  // Filters: leave empty fields out of the request, so shared URLs stay short and readable.
+  document.addEventListener("htmx:configRequest", function (event) {
+    var params = event.detail.parameters;
+    if (!params || event.detail.verb !== "get") return;
+    var empty = [];
+    if (typeof params.forEach === "function" && typeof params.delete === "function") {
+      params.forEach(function (value, key) { if (value === "") empty.push(key); });
+      empty.forEach(function (key) { params.delete(key); });
+    } else {
+      Object.keys(params).forEach(function (key) { if (params[key] === "") delete params[key]; });
+    }
+  });
+
+  // Non-htmx submit of the filter form: same clean URL.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.classList || !form.classList.contains("filters") || window.htmx) return;
+    Array.prototype.forEach.call(form.elements, function (el) {
+      if (el.name && el.value === "") el.disabled = true;
+    });
+  });
+
+  // Observation tree: collapse and expand subtrees. Rows are a flat list with data-depth.
+  function rowsBelow(row) {
+    var depth = Number(row.dataset.depth), out = [];
+    for (var next = row.nextElementSibling; next && Number(next.dataset.depth) > depth; next = next.nextElementSibling) {
+      out.push(next);
+    }
+    return out;
+  }
+  function setExpanded(row, expanded) {
+    var twisty = row.querySelector(".twisty");
+    if (!twisty) return;
+    twisty.setAttribute("aria-expanded", expanded ? "true" : "false");
+    var below = rowsBelow(row), skipUntil = -1;
+    below.forEach(function (r, i) {
+      if (!expanded) { r.hidden = true; return; }
+      if (i <= skipUntil) return;
+      r.hidden = false;
+      var t = r.querySelector(".twisty");
+      if (t && t.getAttribute("aria-expanded") === "false") skipUntil = i + rowsBelow(r).length;
+    });
+  }
+  document.addEventListener("click", function (event) {
+    var twisty = event.target.closest(".twisty");
+    if (twisty) {
+      setExpanded(twisty.closest(".node"), twisty.getAttribute("aria-expanded") !== "true");
+      return;
+    }
+    var all = event.target.closest("[data-tree-expand], [data-tree-collapse]");
+    if (all) {
+      var expand = all.hasAttribute("data-tree-expand");
+      document.querySelectorAll(".tree .node").forEach(function (row) {
+        var t = row.querySelector(".twisty");
+        if (t) t.setAttribute("aria-expanded", expand ? "true" : "false");
+        row.hidden = !expand && Number(row.dataset.depth) > 0;
+      });
+      return;
+    }
+    var link = event.target.closest(".node-link");
+    if (link) {
+      document.querySelectorAll(".node-link[aria-current]").forEach(function (a) { a.removeAttribute("aria-current"); });
+      link.setAttribute("aria-current", "true");
+    }
+    // Close the project switcher when clicking elsewhere.
+    document.querySelectorAll("details[data-dropdown][open]").forEach(function (d) {
+      if (!d.contains(event.target)) d.removeAttribute("open");
+    });
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") {
+      document.querySelectorAll("details[data-dropdown][open]").forEach(function (d) { d.removeAttribute("open"); });
+    }
+  });
+})();
