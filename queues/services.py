@@ -80,12 +80,15 @@ def _has_reviews_relation() -> bool:
 
 
 def reviewed_trace_ids(trace_ids: Iterable[int]) -> set[int]:
-    """Ids among `trace_ids` that have an active review."""
+    """Ids among `trace_ids` that have an active review (one query on the review table)."""
     if not _has_reviews_relation():
         return set()
+    # Not `Trace.filter(reviews__deleted_at__isnull=True)`: that LEFT JOIN also matches traces
+    # with no review at all.
+    review_model = Trace._meta.get_field("reviews").related_model
     return set(
-        Trace.objects.filter(pk__in=list(trace_ids), reviews__deleted_at__isnull=True).values_list(
-            "pk", flat=True
+        review_model._base_manager.filter(trace_id__in=list(trace_ids), deleted_at__isnull=True).values_list(
+            "trace_id", flat=True
         )
     )
 
