@@ -43,13 +43,21 @@ class ScorerQuerySet(models.QuerySet):
         return self.filter(archived_at__isnull=False)
 
     def with_counts(self) -> ScorerQuerySet:
-        """Annotate `version_count`, and `usage_count` (None until reviews exist)."""
+        """Annotate `version_count`, and `usage_count`: scores on active reviews (None while no
+        reviews app provides the relation)."""
         qs = self.annotate(version_count=models.Count("versions", distinct=True))
         try:
             Scorer._meta.get_field(USAGE_RELATION)
         except FieldDoesNotExist:
             return qs.annotate(usage_count=models.Value(None, output_field=models.IntegerField()))
-        return qs.annotate(usage_count=models.Count(USAGE_RELATION, distinct=True))
+        # Scores of deleted reviews no longer count as uses.
+        return qs.annotate(
+            usage_count=models.Count(
+                USAGE_RELATION,
+                filter=models.Q(**{f"{USAGE_RELATION}__review__deleted_at__isnull": True}),
+                distinct=True,
+            )
+        )
 
 
 class Scorer(models.Model):

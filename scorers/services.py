@@ -55,7 +55,9 @@ def update_scorer(
     changes. Raises ValidationError (config or name).
     """
     # Lock the scorer row: two admins saving at once must get versions N+1 and N+2, not two N+1s.
-    locked = Scorer.objects.select_for_update().select_related("current_version").get(pk=scorer.pk)
+    locked = (
+        Scorer.objects.select_for_update(of=("self",)).select_related("current_version").get(pk=scorer.pk)
+    )
     config = validate_config(locked.kind, config)
     name = name.strip()
     if locked.archived_at is None and name_taken(locked.project, name, exclude=locked):
