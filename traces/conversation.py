@@ -80,7 +80,6 @@ ENVELOPE_KEYS = {
     "seed",
     "frequency_penalty",
     "presence_penalty",
-    "config",
     "system_fingerprint",
 }
 FILE_TYPES = {"file", "input_file", "document", "input_audio", "audio", "blob", "uri"}
