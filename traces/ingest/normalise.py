@@ -307,6 +307,8 @@ _TEXT_KEYS = (
     "input",
     "value",
     "query",
+    "question",
+    "prompt",
 )
 
 
