@@ -166,6 +166,8 @@ def _context(
         "scorer": scorer,
         "form": form,
         "preview": preview,
+        "preview_name": (form.values["name"].strip() if form else "")
+        or (scorer.name if scorer else "Scorer name"),
         "show_errors": show_errors,
         "can_edit": access.is_admin,
     }
