@@ -437,3 +437,46 @@ def test_create_ingestion_key_without_the_flag_prints_the_key_alone(project, cap
 
     [secret] = capsys.readouterr().out.strip().splitlines()
     assert IngestionKey.authenticate(secret).project == project
+
+
+def test_pydantic_ai_events_attribute():
+    item = one(
+        {
+            "gen_ai.operation.name": "chat",
+            "gen_ai.request.model": "gpt-4o",
+            "events": json.dumps(
+                [
+                    {"event.name": "gen_ai.system.message", "content": "Be brief.", "role": "system"},
+                    {
+                        "event.name": "gen_ai.user.message",
+                        "content": '{"looks": "like json"}',
+                        "role": "user",
+                    },
+                    {
+                        "event.name": "gen_ai.choice",
+                        "index": 0,
+                        "message": {
+                            "role": "assistant",
+                            "tool_calls": [
+                                {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+                            ],
+                        },
+                    },
+                ]
+            ),
+        },
+        name="chat gpt-4o",
+    )
+
+    assert item.input == [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": '{"looks": "like json"}'},
+    ]
+    assert item.output == [
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}],
+        }
+    ]
+    assert "events" not in item.metadata["attributes"]

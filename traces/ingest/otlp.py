@@ -374,8 +374,6 @@ def map_span(span: dict, resource_attrs: dict[str, Any], scope: dict) -> Observa
     item.http_status = as_int(http_status, "http.response.status_code") if http_status is not None else None
     if item.http_status is not None and not (0 <= item.http_status < 1000):
         item.http_status = None
-    if item.kind == ObservationKind.GENERATION and not item.model and not item.input and not item.output:
-        item.kind = ObservationKind.SPAN
 
     metadata: dict[str, Any] = {"attributes": attrs.rest()}
     otel: dict[str, Any] = {}
@@ -766,7 +764,8 @@ def _event_messages(events: list[dict]) -> tuple[list[dict] | None, list[dict] |
         elif name in _LOG_EVENT_ROLES:
             message: dict[str, Any] = {
                 "role": _LOG_EVENT_ROLES[name],
-                "content": _json_value(attributes.get("content")),
+                # Text stays text even when it looks like JSON; structured content arrives as such.
+                "content": attributes.get("content"),
             }
             if attributes.get("tool_calls"):
                 calls = _json_value(attributes["tool_calls"])
@@ -781,7 +780,7 @@ def _event_messages(events: list[dict]) -> tuple[list[dict] | None, list[dict] |
                 if body.get("tool_calls"):
                     message["tool_calls"] = body["tool_calls"]
             else:
-                message = {"role": "assistant", "content": _json_value(attributes.get("content", body))}
+                message = {"role": "assistant", "content": attributes.get("content", body)}
             if attributes.get("finish_reason"):
                 message["finish_reason"] = attributes["finish_reason"]
             outputs.append(message)
@@ -844,6 +843,16 @@ def _content(item: ObservationIn, attrs: _Attrs, events: list[dict]) -> None:
         oi = attrs.indexed("llm.output_messages")
         output_messages = _openinference_messages(oi) if oi else None
     if input_messages is None or output_messages is None:
+        # Pydantic AI / Logfire (before they adopted gen_ai.input.messages) put the same
+        # log-style events in one JSON attribute, "events", each naming itself in "event.name".
+        logged = _json_value(attrs.peek("events"))
+        if isinstance(logged, list) and any(isinstance(e, dict) and "event.name" in e for e in logged):
+            attrs.get("events")
+            events = events + [
+                {"name": str(e["event.name"]), "attributes": e}
+                for e in logged
+                if isinstance(e, dict) and "event.name" in e
+            ]
         event_in, event_out = _event_messages(events)
         input_messages = input_messages if input_messages is not None else event_in
         output_messages = output_messages if output_messages is not None else event_out
