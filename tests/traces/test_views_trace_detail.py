@@ -88,7 +88,7 @@ def test_tree_links_use_htmx_and_keep_a_real_href(reviewer_client, project):
     make_trace(project, "t-1")
     html = reviewer_client.get(trace_url(project.slug, "t-1")).content.decode()
     url = trace_url(project.slug, "t-1", span="t-1-gen")
-    assert f'href="{url}" hx-get="{url}" hx-target="#detail" hx-push-url="true"' in html
+    assert f'href="{url}" hx-get="{url}" hx-target="#detail" hx-swap="outerHTML" hx-push-url="true"' in html
 
 
 @pytest.mark.parametrize(
