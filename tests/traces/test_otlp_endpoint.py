@@ -433,3 +433,31 @@ def test_enum_names_and_base64_ids_are_accepted_in_json(client, key, project):
 
 def test_get_is_not_allowed(client, key):
     assert client.get(OTLP).status_code == 405
+
+
+def test_nul_characters_and_junk_numbers_do_not_break_the_write(client, key, project):
+    _, raw = key
+    doc = export(
+        span(
+            "00f067aa0ba902b7",
+            name="nul\u0000name",
+            attributes=[
+                *chat_attributes(tokens_in="many", tokens_out=-1),
+                {
+                    "key": "gen_ai.output.messages",
+                    "value": {"stringValue": json.dumps([{"role": "assistant", "content": "a\u0000b"}])},
+                },
+                {"key": "weird\u0000key", "value": {"stringValue": "v\u0000"}},
+                {"key": "http.response.status_code", "value": {"stringValue": "teapot"}},
+                {"key": "ratio", "value": {"doubleValue": "Infinity"}},
+            ],
+        )
+    )
+
+    response = post_json(client, doc, raw)
+
+    assert response.status_code == 200
+    chat = Observation.objects.get(trace__project=project)
+    assert chat.input_tokens is None and chat.http_status is None
+    assert chat.metadata["attributes"]["ratio"] == "Infinity"
+    assert "b" in chat.output[0]["content"]

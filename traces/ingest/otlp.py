@@ -44,7 +44,6 @@ from traces.ingest.normalise import (
     RejectedEvent,
     as_bigint,
     as_decimal,
-    as_int,
     as_str,
 )
 from traces.models import ObservationKind
@@ -370,10 +369,8 @@ def map_span(span: dict, resource_attrs: dict[str, Any], scope: dict) -> Observa
         or resource_attrs.get("user.id")
         or resource_attrs.get("enduser.id")
     )
-    http_status = attrs.get("http.response.status_code", "http.status_code")
-    item.http_status = as_int(http_status, "http.response.status_code") if http_status is not None else None
-    if item.http_status is not None and not (0 <= item.http_status < 1000):
-        item.http_status = None
+    http_status = _number(attrs.get("http.response.status_code", "http.status_code"), "HTTP status")
+    item.http_status = http_status if http_status is not None and 0 <= http_status < 1000 else None
 
     metadata: dict[str, Any] = {"attributes": attrs.rest()}
     otel: dict[str, Any] = {}
