@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 from posthog import Posthog
+from posthog import request as posthog_request
 from posthog.ai.openai import OpenAI
 
 from tests.traces.factories import issue_key
@@ -31,6 +32,9 @@ def posthog_client(live_server, project, request):
     )
     yield client
     client.shutdown()
+    # Close the SDK's keep-alive connections: the live server's handler thread (and the database
+    # connection it holds) ends only when the socket does, and a leftover would block teardown.
+    posthog_request.reset_sessions()
     assert not errors, f"the SDK reported send errors: {errors}"
 
 
