@@ -1,0 +1,130 @@
+"""Queue pieces of the trace page, as inclusion tags: the traces app may not import queues (imports
+point queues -> traces), so its template loads them instead.
+
+    {% load queues %}{% queue_bar trace %}{% add_to_queue trace %}
+
+`queue_bar` shows the queue context (`?queue=<id>`): back, previous, next, "7 of 42 pending", and
+who holds the trace. Opening a trace in queue context claims it, so the bar is also where that
+claim is taken or refreshed (a reload keeps the claim alive).
+"""
+
+from __future__ import annotations
+
+from django import template
+from django.http import HttpRequest
+from django.urls import reverse
+
+from projects.access import ProjectAccess
+from projects.models import Project
+from queues import services
+from queues.models import QueueItem, ReviewQueue
+from traces.models import Trace
+
+register = template.Library()
+
+
+def _access(request: HttpRequest) -> ProjectAccess | None:
+    return getattr(request, "project_access", None)
+
+
+def add_to_queue_context(
+    request: HttpRequest, trace: Trace, *, project: Project | None = None, access: ProjectAccess | None = None
+) -> dict:
+    access = access or _access(request)
+    project = project or trace.project
+    can_review = bool(access and access.can_review)
+    return {
+        "trace": trace,
+        "project": project,
+        "can_review": can_review,
+        "queues": list(ReviewQueue.objects.active().for_project(project).order_by("name"))
+        if can_review
+        else [],
+        "pending": services.pending_item_for_trace(trace),
+        "request": request,
+        "next_url": request.get_full_path() if request.method == "GET" else "",
+    }
+
+
+@register.inclusion_tag("queues/add_to_queue.html", takes_context=True)
+def add_to_queue(context, trace: Trace) -> dict:
+    request = context["request"]
+    data = add_to_queue_context(request, trace)
+    data["csrf_token"] = context.get("csrf_token")
+    return data
+
+
+def queue_bar_context(request: HttpRequest, trace: Trace) -> dict:
+    raw = request.GET.get("queue", "")
+    if not raw:
+        return {"show": False}
+    queue = None
+    if raw.isdigit() and len(raw) < 19:
+        queue = ReviewQueue.objects.active().filter(project_id=trace.project_id, pk=int(raw)).first()
+    if queue is None:
+        return {"show": True, "missing": True}
+    user = request.user
+    anchor = services.anchor_item(queue, trace)
+    holder = None
+    if anchor is not None and anchor.is_pending:
+        if anchor.claimed_by_other(user):
+            holder = anchor
+        else:
+            services.claim(anchor, user)
+    if anchor is not None:
+        previous, following = services.neighbours(queue, anchor, user=user)
+        place, total = services.position(queue, anchor)
+    else:
+        previous, following = None, None
+        place, total = None, services.pending_count(queue)
+    slug = trace.project.slug
+    next_url = reverse("queues:next", args=[slug, queue.pk])
+    next_url += f"?after={anchor.pk}" if anchor else ""
+    return {
+        "show": True,
+        "queue": queue,
+        "trace": trace,
+        "item": anchor,
+        "in_queue": anchor is not None and anchor.is_pending,
+        "holder": holder,
+        "previous": previous,
+        "following": following,
+        "place": place,
+        "total": total,
+        "back_url": queue.get_absolute_url(),
+        "next_url": next_url,
+        "prev_url": (reverse("queues:prev", args=[slug, queue.pk]) + f"?before={anchor.pk}")
+        if previous
+        else "",
+    }
+
+
+@register.inclusion_tag("queues/queue_bar.html", takes_context=True)
+def queue_bar(context, trace: Trace) -> dict:
+    return queue_bar_context(context["request"], trace)
+
+
+@register.simple_tag(takes_context=True)
+def queue_param(context) -> str:
+    """The `?queue=` of the current request when it names a number, for forms that carry it."""
+    raw = context["request"].GET.get("queue", "")
+    return raw if raw.isdigit() and len(raw) < 19 else ""
+
+
+@register.simple_tag
+def pending_queue_for(trace: Trace) -> QueueItem | None:
+    """For lists that did not annotate it: the trace's pending item (one query)."""
+    return services.pending_item_for_trace(trace)
+
+
+@register.simple_tag
+def queues_assets() -> str:
+    """The queue stylesheet and keyboard script, for pages that show queue pieces (the trace page)."""
+    from django.templatetags.static import static
+    from django.utils.html import format_html
+
+    return format_html(
+        '<link rel="stylesheet" href="{}"><script src="{}" defer></script>',
+        static("css/queues.css"),
+        static("js/queues.js"),
+    )
