@@ -398,6 +398,10 @@ def _message(item: Any, default_role: str, depth: int = 0) -> list[Message] | No
         parts.append(_tool_call(item["function_call"]))
     role_name = _role(role)
     call_id = str(item.get("tool_call_id") or "")
+    if role_name == "tool" and isinstance(item.get("content"), str):
+        decoded = _maybe_json(item["content"])
+        if isinstance(decoded, (dict, list)):  # a tool's JSON answer reads better pretty-printed
+            parts = [Part(kind="json", text=pretty_json(decoded))] + parts[1:]
     if role_name == "tool" and parts and not any(p.kind == "tool_result" for p in parts):
         parts = [Part(kind="tool_result", call_id=call_id, name=str(item.get("name") or ""), parts=parts)]
     return [Message(role=role_name, parts=parts, name=str(item.get("name") or ""), call_id=call_id)]
@@ -466,7 +470,8 @@ def _unwrap(value: dict, default_role: str, depth: int) -> list[Message] | None:
         role = "assistant" if key in ("choices", "output") else (default_role or "user")
         parsed = parse_conversation(inner, role, depth + 1)
         if parsed is not None:
-            return system + parsed
+            # Instructions belong to the request: a response's output is shown without them.
+            return parsed if key in ("choices", "output") else system + parsed
     if isinstance(value.get("candidates"), list):  # Gemini responses
         contents = [c.get("content") for c in value["candidates"] if isinstance(c, dict) and c.get("content")]
         parsed = _messages(contents, "assistant", depth + 1)

@@ -96,9 +96,12 @@ def test_openai_responses_response_object_with_instructions():
         "usage": {"input_tokens": 3},
         "temperature": 1.0,
     }
-    assert summary(parse_conversation(response)) == [
-        ("system", [("text", "You are a helpful agent.")]),
-        ("assistant", [("text", "Hi")]),
+    # The instructions belong to the request; the response's conversation is its output.
+    assert summary(parse_conversation(response)) == [("assistant", [("text", "Hi")])]
+    request = {"model": "gpt-4.1", "instructions": "Be brief.", "input": [{"role": "user", "content": "Hi"}]}
+    assert summary(parse_conversation(request)) == [
+        ("system", [("text", "Be brief.")]),
+        ("user", [("text", "Hi")]),
     ]
 
 
@@ -220,7 +223,7 @@ def test_langchain_messages_wrapper():
     assert summary(parse_conversation(state)) == [
         ("user", [("text", "Search for 'example'")]),
         ("assistant", [("tool_call", "Web-Search", {"query": "example"})]),
-        ("tool", [("tool_result", "c1", [("text", '[{"url": "https://example.com"}]')])]),
+        ("tool", [("tool_result", "c1", [("json", '[\n  {\n    "url": "https://example.com"\n  }\n]')])]),
     ]
 
 
