@@ -108,7 +108,7 @@ def test_list_query_count_does_not_grow_with_scorers(admin_client_p, project, dj
     # Session, user, membership (+ its touch), switcher, the scorers: one query for all rows.
     with django_assert_max_num_queries(10):
         response = admin_client_p.get(url("list", project))
-    assert response.content.count(b'class="badge kind-categorical"') == 30
+    assert response.content.count(b'class="kind kind-categorical"') == 30
 
 
 # --- create and edit --------------------------------------------------------------------------
