@@ -8,7 +8,7 @@ fields, and the full content of the selected observation only.
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.cache import patch_vary_headers
 from django_htmx.middleware import HtmxDetails
@@ -64,6 +64,8 @@ def trace_list(request, slug: str) -> HttpResponse:
 @login_required
 def trace_detail(request, slug: str, trace_id: str) -> HttpResponse:
     access = get_project_access(request, slug)
+    if "\x00" in trace_id:  # PostgreSQL refuses NUL in a query parameter; no id can hold one
+        raise Http404
     trace = get_object_or_404(Trace.objects.for_project(access.project), trace_id=trace_id)
     span = request.GET.get("span") or None
     selected = _selected_detail(trace, span) if span else None
@@ -91,6 +93,8 @@ def trace_detail(request, slug: str, trace_id: str) -> HttpResponse:
 
 
 def _selected_detail(trace: Trace, span_id: str) -> ObservationDetail | None:
+    if "\x00" in span_id:
+        return None
     obs = Observation.objects.filter(trace=trace, span_id=span_id).first()
     if obs is None:
         return None

@@ -76,6 +76,13 @@ def test_htmx_span_request_gets_only_the_detail_fragment(
     assert "Be brief." in html
 
 
+def test_nul_characters_in_ids_are_404_or_not_found_never_500(reviewer_client, project):
+    make_trace(project, "t-1")
+    assert reviewer_client.get(f"/p/{project.slug}/traces/t%00x/").status_code == 404
+    response = reviewer_client.get(trace_url(project.slug, "t-1") + "?span=a%00b")
+    assert response.status_code == 200 and "There is no observation" in response.content.decode()
+
+
 def test_unknown_span_says_so(reviewer_client, project):
     make_trace(project, "t-1")
     response = reviewer_client.get(trace_url(project.slug, "t-1", span="missing<b>"))
