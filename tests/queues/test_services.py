@@ -308,3 +308,42 @@ def test_neighbours_and_position_run_constant_queries_on_a_big_queue(
     with django_assert_num_queries(2):
         prev, nxt = services.neighbours(big_queue, middle, user=reviewer)
     assert prev.pk < middle.pk < nxt.pk
+
+
+# --- reviewed traces (asked through the Trace.reviews relation) ----------------------------------
+
+
+def _review(trace, user):
+    from reviews.services import save_review
+
+    return save_review(trace=trace, user=user, reasoning="fine", scores={}, base_revision=None)
+
+
+def test_enqueue_refuses_a_reviewed_trace(project, reviewer):
+    queue = _queue(project)
+    reviewed, fresh = TraceFactory.create_batch(2, project=project)
+    _review(reviewed, reviewer)
+    result = services.enqueue_traces(queue=queue, traces=[reviewed, fresh], user=reviewer)
+    assert (result.added, result.refused_reviewed) == (1, 1)
+    assert "1 refused: already reviewed" in result.summary()
+    assert services.trace_has_active_review(reviewed)
+    assert not services.trace_has_active_review(fresh)
+
+
+def test_a_trace_whose_review_was_deleted_can_be_queued_again(project, reviewer):
+    from reviews.services import delete_review
+
+    queue = _queue(project)
+    trace = TraceFactory(project=project)
+    review = _review(trace, reviewer)
+    delete_review(review=review, user=reviewer, base_revision=1)
+    assert services.enqueue_traces(queue=queue, traces=[trace], user=reviewer).added == 1
+
+
+def test_saving_a_review_closes_the_pending_item_in_the_same_transaction(project, reviewer):
+    queue = _queue(project)
+    item = QueueItemFactory(queue=queue)
+    _review(item.trace, reviewer)
+    item.refresh_from_db()
+    assert item.close_reason == CloseReason.REVIEWED
+    assert services.pending_count(queue) == 0
