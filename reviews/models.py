@@ -56,7 +56,7 @@ class ReviewQuerySet(models.QuerySet):
 
     def for_list(self) -> ReviewQuerySet:
         """What the reviews page and the export show for each row."""
-        return self.select_related("trace", "reviewed_by", "created_by").with_scores()
+        return self.select_related("trace__project", "reviewed_by", "created_by").with_scores()
 
     def search(self, text: str) -> ReviewQuerySet:
         """Trace id or reasoning containing `text`, case-insensitively (SPEC §4.1)."""

@@ -1,0 +1,35 @@
+"""`{% review_panel trace %}`: the review panel on the trace page, and `{% score_tags review %}`:
+a review's scores as tags ("Accuracy: 4") for lists.
+
+The trace page reaches reviews only through this tag and the `trace.reviews` relation, so the
+traces app never imports reviews code.
+"""
+
+from __future__ import annotations
+
+from django import template
+
+from reviews.panel import panel_context
+
+register = template.Library()
+
+
+@register.inclusion_tag("reviews/review_panel.html", takes_context=True)
+def review_panel(context: template.Context, trace) -> dict:
+    request = context.get("request")
+    access = getattr(request, "project_access", None) or context.get("access")
+    return {
+        "request": request,
+        "csrf_token": context.get("csrf_token"),
+        **panel_context(access=access, trace=trace),
+    }
+
+
+@register.inclusion_tag("reviews/score_tags.html")
+def score_tags(review, empty: str = "") -> dict:
+    """Tags for an active review's prefetched scores; `empty` shows when there are none."""
+    return {
+        "scores": list(review.scores.all()) if review is not None else [],
+        "review": review,
+        "empty": empty,
+    }
