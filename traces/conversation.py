@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 TRUNCATED_MARKER = "$truncated"
+LONG_SYSTEM_PROMPT = 600  # characters
 MAX_DEPTH = 6
 
 ROLE_ALIASES = {
@@ -110,6 +111,18 @@ class Message:
     @property
     def role_class(self) -> str:
         return self.role if self.role in KNOWN_ROLES else "other"
+
+    @property
+    def collapsed(self) -> bool:
+        """Long system prompts start folded: reviewers read them once, not on every span."""
+        return (
+            self.role in ("system", "developer") and sum(len(p.text) for p in self.parts) > LONG_SYSTEM_PROMPT
+        )
+
+    @property
+    def excerpt(self) -> str:
+        text = " ".join(" ".join(p.text for p in self.parts if p.text).split())
+        return text[:160] + ("…" if len(text) > 160 else "")
 
 
 @dataclass

@@ -336,3 +336,11 @@ def test_every_generation_in_the_langfuse_fixtures_renders_as_a_conversation(fix
         assert render_field(o["input"], "user").messages, (name, o["name"], "input")
         if o.get("output"):
             assert render_field(o["output"], "assistant").messages, (name, o["name"], "output")
+
+
+def test_long_system_prompts_start_folded_short_ones_do_not():
+    short, long = parse_conversation(
+        [{"role": "system", "content": "Be brief."}, {"role": "system", "content": "Rule. " * 200}]
+    )
+    assert not short.collapsed
+    assert long.collapsed and long.excerpt.startswith("Rule. Rule.") and long.excerpt.endswith("…")
