@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django_htmx.middleware import HtmxDetails
 
@@ -51,6 +52,7 @@ def trace_list(request, slug: str) -> HttpResponse:
         count, more = capped_count(traces)
     context = {
         "nav": "traces",
+        "list_url": reverse("traces:list", args=[project.slug]),
         "filter": filterset,
         "page": page,
         "count": count,

@@ -87,6 +87,14 @@ def test_htmx_request_gets_only_the_results_fragment(reviewer_client, project):
     assert "HX-Request" in response["Vary"]
 
 
+def test_htmx_fragment_with_no_match_links_back_to_the_unfiltered_list(reviewer_client, project):
+    make_trace(project, "t1")
+    response = reviewer_client.get(
+        list_url(project, q="nothing-like-this"), headers={"HX-Request": "true", "HX-Target": "results"}
+    )
+    assert f'<a href="/p/{project.slug}/traces/">Clear the filters</a>' in response.content.decode()
+
+
 def test_htmx_history_restore_gets_the_full_page(reviewer_client, project):
     response = reviewer_client.get(
         list_url(project),
