@@ -326,11 +326,12 @@ def test_langfuse_sdk_with_only_its_host_changed(live_server, issued, openai_cli
     from langfuse import Langfuse, propagate_attributes
 
     key, raw = issued
+    provider = TracerProvider()
     langfuse = Langfuse(
         public_key=key.public_key,
         secret_key=raw,
         host=live_server.url,
-        tracer_provider=TracerProvider(),
+        tracer_provider=provider,
         flush_at=1,
     )
     try:
@@ -356,6 +357,9 @@ def test_langfuse_sdk_with_only_its_host_changed(live_server, issued, openai_cli
         langfuse.flush()
     finally:
         langfuse.shutdown()
+        # Langfuse leaves a provider it was given running: shutting it down closes the exporter's
+        # keep-alive connection, which would otherwise hold the live server's database connection.
+        provider.shutdown()
 
     trace = Trace.objects.get(project=project, trace_id=trace_id)
     assert trace.name == "agent-run"
