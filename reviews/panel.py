@@ -35,6 +35,7 @@ def panel_context(
     editor: ReviewEditor | None = None,
     conflict: ReviewConflict | None = None,
     load_review: bool = True,
+    queue: str | None = None,
 ) -> dict[str, Any]:
     """Everything `reviews/review_panel.html` needs. Viewers always get the read-only view."""
     can_review = bool(access and access.can_review)
@@ -47,7 +48,12 @@ def panel_context(
     if mode == "edit" and editor is None:
         editor = ReviewEditor(trace=trace, review=review)
     slug, trace_id = trace.project.slug, trace.trace_id
+    # Queue context (`?queue=<id>` on the trace page): the form carries it, and saving opens the
+    # queue's next trace ("Save & next", SPEC §5).
+    queue = queue if queue and queue.isdigit() else None
     context: dict[str, Any] = {
+        "queue": queue,
+        "queue_query": f"&queue={queue}" if queue else "",
         "trace": trace,
         "review": review,
         "mode": mode,
@@ -55,6 +61,7 @@ def panel_context(
         "conflict": conflict,
         "can_review": can_review,
         "panel_url": reverse("reviews:panel", args=[slug, trace_id]),
+        "view_url": reverse("reviews:panel", args=[slug, trace_id]) + (f"?queue={queue}" if queue else ""),
         "delete_url": reverse("reviews:delete", args=[slug, trace_id]),
         "trace_url": trace.get_absolute_url(),
     }

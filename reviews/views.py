@@ -14,9 +14,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_http_methods
-from django_htmx.http import trigger_client_event
+from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
 from projects.access import ProjectAccess, get_project_access
 from projects.models import Role
@@ -59,11 +60,20 @@ def review_panel(request: HttpRequest, slug: str, trace_id: str) -> HttpResponse
         mode = request.GET.get("mode", "view")
         if mode == "edit" and not access.can_review:
             raise PermissionDenied("Reviewing needs the reviewer role.")
-        return _render_panel(request, panel_context(access=access, trace=trace, mode=mode))
+        queue = request.GET.get("queue")
+        return _render_panel(request, panel_context(access=access, trace=trace, mode=mode, queue=queue))
 
     review = active_review(trace)
     editor = ReviewEditor(trace=trace, review=review, data=request.POST)
-    context = {"access": access, "trace": trace, "mode": "edit", "review": review, "editor": editor}
+    queue = request.POST.get("queue")
+    context = {
+        "access": access,
+        "trace": trace,
+        "mode": "edit",
+        "review": review,
+        "editor": editor,
+        "queue": queue,
+    }
     if editor.is_action:
         return _render_panel(request, panel_context(**context))
     if not editor.form.is_valid():
@@ -87,6 +97,11 @@ def review_panel(request: HttpRequest, slug: str, trace_id: str) -> HttpResponse
         context.update(editor=editor, review=conflict.review, conflict=conflict)
         return _render_panel(request, panel_context(**context), status=409)
 
+    if queue and queue.isdigit():
+        # Save & next: the queue's next pending trace (the queues app skips claimed ones).
+        messages.success(request, "Review saved.")
+        url = reverse("queues:next", args=[slug, int(queue)]) + f"?trace={trace.pk}"
+        return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
     if not request.htmx:
         messages.success(request, "Review saved.")
         return redirect(trace)

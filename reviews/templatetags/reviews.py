@@ -21,7 +21,7 @@ def review_panel(context: template.Context, trace) -> dict:
     return {
         "request": request,
         "csrf_token": context.get("csrf_token"),
-        **panel_context(access=access, trace=trace),
+        **panel_context(access=access, trace=trace, queue=request.GET.get("queue") if request else None),
     }
 
 

@@ -264,3 +264,23 @@ def test_history_lists_every_revision(reviewer_client, trace, scorers, reviewer)
     text = response.text
     assert text.index("Deleted") < text.index("second") < text.index("first")
     assert "Accuracy:</span> 3" in text and "Accuracy:</span> 4" in text
+
+
+def test_save_in_queue_context_opens_the_next_trace_of_the_queue(reviewer_client, project, trace, reviewer):
+    from queues.models import QueueItem
+    from queues.services import create_queue, enqueue_traces
+
+    queue = create_queue(project=project, name="Inbox", user=reviewer)
+    following = TraceFactory(project=project, trace_id="next-one")
+    enqueue_traces(queue=queue, traces=[trace, following], user=reviewer)
+    form = reviewer_client.get(panel_url(trace) + f"?mode=edit&queue={queue.pk}", **HTMX)
+    assert f'name="queue" value="{queue.pk}"' in form.text and "Save &amp; next" in form.text
+
+    response = reviewer_client.post(panel_url(trace), {"save": "1", "queue": queue.pk}, **HTMX)
+    next_url = reverse("queues:next", args=[project.slug, queue.pk]) + f"?trace={trace.pk}"
+    assert response["HX-Redirect"] == next_url
+    assert not QueueItem.objects.pending().filter(trace=trace).exists()
+    assert reviewer_client.get(next_url)["Location"].startswith(following.get_absolute_url())
+
+    plain = reviewer_client.post(panel_url(following), {"save": "1", "queue": queue.pk})
+    assert plain.status_code == 302 and "/next/" in plain["Location"]
