@@ -77,7 +77,8 @@ def queue_bar_context(request: HttpRequest, trace: Trace) -> dict:
     else:
         previous, following = None, None
         place, total = None, services.pending_count(queue)
-    slug = trace.project.slug
+    access = _access(request)
+    slug = access.project.slug if access else trace.project.slug
     next_url = reverse("queues:next", args=[slug, queue.pk])
     next_url += f"?after={anchor.pk}" if anchor else ""
     return {
@@ -128,3 +129,42 @@ def queues_assets() -> str:
         static("css/queues.css"),
         static("js/queues.js"),
     )
+
+
+@register.inclusion_tag("queues/bulk_add_bar.html", takes_context=True)
+def bulk_add_bar(context, count: int = 0, count_more: bool = False) -> dict:
+    """The traces list's "add selected / add all N matching" form. Row checkboxes join it with
+    `form="bulk-add"`; the current filters travel as a querystring the server re-applies."""
+    request = context["request"]
+    access = _access(request)
+    project = context.get("project")
+    can_review = bool(access and access.can_review)
+    filters = request.GET.copy()
+    for key in ("after", "before", "page"):
+        filters.pop(key, None)
+    return {
+        "show": can_review and project is not None,
+        "project": project,
+        "queues": list(ReviewQueue.objects.active().for_project(project).order_by("name"))
+        if can_review
+        else [],
+        "filters": filters.urlencode(),
+        "count": count,
+        "count_more": count_more,
+        "csrf_token": context.get("csrf_token"),
+    }
+
+
+@register.simple_tag
+def pending_queues(traces) -> dict[int, ReviewQueue]:
+    """{trace pk: queue it is pending in} for a page of traces, in one query."""
+    pks = [t.pk for t in traces]
+    if not pks:
+        return {}
+    items = QueueItem.objects.pending().filter(trace_id__in=pks).select_related("queue", "queue__project")
+    return {item.trace_id: item.queue for item in items}
+
+
+@register.filter
+def queue_for(pending: dict, trace: Trace) -> ReviewQueue | None:
+    return pending.get(trace.pk) if pending else None

@@ -2,16 +2,20 @@
 // handlers (the CSP forbids them). URLs come from data attributes the server renders:
 //   [data-queue-next] / [data-queue-prev]  links of the queue bar (j/k, arrows)
 //   [data-queue-bar][data-queue-id]        queue context: the review form then carries queue=<id>
-//   form[data-review-form]                 the review form (Ctrl/Cmd+Enter submits it)
-//   [data-scorer-kind="categorical"]       one scorer's options (digits pick them)
+//   #review-panel form.review-form         the review form (Ctrl/Cmd+Enter submits it)
+//   fieldset[data-kind="categorical"]      one scorer's options (digits pick them)
+//   [data-picker-search]                   the review form's "add a scorer" search ("/" focuses it)
 (function () {
   "use strict";
+  if (window.traceReviewQueueKeys) return; // loaded twice (list + fragment): bind once
+  window.traceReviewQueueKeys = true;
 
   var SHORTCUTS = [
     ["j", "→", "Next trace in the queue"],
     ["k", "←", "Previous trace in the queue"],
     ["Ctrl+Enter", "⌘+Enter", "Save the review (and open the next trace in a queue)"],
     ["1 … 9", "0", "Pick an option of the focused categorical scorer (0 = tenth)"],
+    ["/", "", "Add a scorer (search scorers)"],
     ["?", "", "Show or hide this list"],
     ["Esc", "", "Close this list"],
   ];
@@ -37,13 +41,20 @@
     return false;
   }
 
+  var REVIEW_FORM = "form[data-review-form], #review-panel form.review-form";
+  var GROUP = '[data-scorer-kind="categorical"], fieldset[data-kind="categorical"]';
+
   function reviewForm() {
-    return document.querySelector("form[data-review-form]");
+    return document.querySelector(REVIEW_FORM);
+  }
+
+  function queueBar() {
+    return document.querySelector("[data-queue-bar][data-queue-id]");
   }
 
   // In queue context, the review form carries the queue so that saving opens the next trace.
   function carryQueue(form) {
-    var bar = document.querySelector("[data-queue-bar][data-queue-id]");
+    var bar = queueBar();
     if (!form || !bar) return;
     var input = form.querySelector("input[name=queue]");
     if (!input) {
@@ -53,13 +64,30 @@
       form.appendChild(input);
     }
     if (!input.value) input.value = bar.getAttribute("data-queue-id");
+    // Saving in a queue moves on: say so on the button.
+    var save = form.querySelector(".review-actions button[type=submit][name=save], [data-save-next]");
+    if (save && !save.hasAttribute("data-save-next")) {
+      save.setAttribute("data-save-next", "");
+      save.textContent = "Save & next";
+      save.title = "Ctrl+Enter";
+    }
+  }
+
+  // In a queue the reviewer came to review: open the form of a trace not reviewed yet.
+  function openFormInQueue() {
+    var bar = queueBar();
+    if (!bar || !bar.hasAttribute("data-queue-pending")) return;
+    var panel = document.querySelector('#review-panel[data-mode="view"]');
+    var open = panel && panel.querySelector('a.primary[href*="mode=edit"]');
+    if (open) open.click();
   }
 
   function submitReview() {
     var form = reviewForm();
     if (!form) return false;
     carryQueue(form);
-    var button = form.querySelector("[data-save-next]") || form.querySelector("button[type=submit], input[type=submit]");
+    var button = form.querySelector("[data-save-next]") || form.querySelector("button[type=submit][name=save]") ||
+      form.querySelector("button[type=submit], input[type=submit]");
     if (typeof form.requestSubmit === "function") {
       form.requestSubmit(button || undefined);
     } else if (button) {
@@ -71,14 +99,14 @@
   }
 
   function scorerGroups() {
-    return Array.prototype.slice.call(document.querySelectorAll('[data-scorer-kind="categorical"]'));
+    return Array.prototype.slice.call(document.querySelectorAll(GROUP));
   }
 
   // The focused scorer, else the one last touched, else the first one on the page.
   var lastGroup = null;
   function focusedGroup() {
     var active = document.activeElement;
-    var group = active && active.closest ? active.closest('[data-scorer-kind="categorical"]') : null;
+    var group = active && active.closest ? active.closest(GROUP) : null;
     if (group) return group;
     if (lastGroup && document.body.contains(lastGroup)) return lastGroup;
     return scorerGroups()[0] || null;
@@ -146,12 +174,12 @@
   }
 
   document.addEventListener("focusin", function (event) {
-    var group = event.target.closest && event.target.closest('[data-scorer-kind="categorical"]');
+    var group = event.target.closest && event.target.closest(GROUP);
     if (group) lastGroup = group;
   });
 
   document.addEventListener("submit", function (event) {
-    if (event.target.matches && event.target.matches("form[data-review-form]")) carryQueue(event.target);
+    if (event.target.matches && event.target.matches(REVIEW_FORM)) carryQueue(event.target);
   }, true);
 
   document.addEventListener("keydown", function (event) {
@@ -183,6 +211,12 @@
       handled = follow("[data-queue-prev]");
     } else if (/^[0-9]$/.test(key)) {
       handled = pickOption(Number(key));
+    } else if (key === "/") {
+      var search = document.querySelector("#review-panel [data-picker-search]");
+      if (search) {
+        search.focus();
+        handled = true;
+      }
     }
     if (handled) event.preventDefault();
   });
@@ -194,8 +228,41 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     carryQueue(reviewForm());
+    openFormInQueue();
   });
   document.addEventListener("htmx:afterSwap", function () {
     carryQueue(reviewForm());
+    // After the form is swapped in (a scorer added), focus the first scorer still unanswered, so
+    // digits and Tab continue from there.
+    var active = document.activeElement;
+    if (active && active !== document.body) return;
+    var open = scorerGroups().filter(function (g) { return !g.querySelector("input:checked"); })[0];
+    var first = open && open.querySelector("input[type=radio], input[type=checkbox]");
+    if (first) first.focus({ preventScroll: true });
   });
+})();
+
+// Traces list: row selection for "add selected to a queue" (checkboxes join form#bulk-add).
+(function () {
+  "use strict";
+
+  function boxes() {
+    return document.querySelectorAll('input[type=checkbox][name=trace][form="bulk-add"]');
+  }
+
+  function refreshCount() {
+    var n = 0;
+    boxes().forEach(function (box) { if (box.checked) n += 1; });
+    document.querySelectorAll("[data-selected-count]").forEach(function (el) { el.textContent = String(n); });
+  }
+
+  document.addEventListener("change", function (event) {
+    var target = event.target;
+    if (target.matches && target.matches("[data-select-all]")) {
+      boxes().forEach(function (box) { box.checked = target.checked; });
+    }
+    refreshCount();
+  });
+  document.addEventListener("htmx:afterSwap", refreshCount);
+  document.addEventListener("DOMContentLoaded", refreshCount);
 })();
