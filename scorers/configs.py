@@ -471,3 +471,30 @@ def value_hint(kind: str, config: Mapping[str, Any]) -> str:
     if kind == Kind.NUMERIC:
         return "Any number" if not config else describe_config(kind, config).capitalize()
     return ""
+
+
+def describe_changes(kind: str, before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
+    """What changed from one version's config to the next, for the history page."""
+    changes: list[str] = []
+    if kind == Kind.CATEGORICAL:
+        old = {o["key"]: o["label"] for o in before.get("options", [])}
+        new = {o["key"]: o["label"] for o in after.get("options", [])}
+        for key, label in new.items():
+            if key not in old:
+                changes.append(f"Added “{label}”")
+            elif old[key] != label:
+                changes.append(f"Renamed “{old[key]}” to “{label}”")
+        changes += [f"Removed “{label}”" for key, label in old.items() if key not in new]
+        kept_old = [key for key in old if key in new]
+        kept_new = [key for key in new if key in old]
+        if kept_old != kept_new:
+            changes.append("Reordered the options")
+        fields = [("selection", "Selection"), ("min_selections", "At least"), ("max_selections", "At most")]
+    elif kind == Kind.NUMERIC:
+        fields = [("min", "Minimum"), ("max", "Maximum"), ("step", "Step")]
+    else:
+        fields = [("true_label", "Label for true"), ("false_label", "Label for false")]
+    for name, label in fields:
+        if before.get(name) != after.get(name):
+            changes.append(f"{label}: {before.get(name, 'none')} → {after.get(name, 'none')}")
+    return changes

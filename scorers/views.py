@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from projects.access import ProjectAccess, get_project_access
 from projects.models import Role
 from scorers import services
+from scorers.configs import describe_changes
 from scorers.filters import ScorerFilter
 from scorers.forms import ScorerForm, preview_context
 from scorers.models import Scorer
@@ -106,8 +107,9 @@ def scorer_history(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     access = get_project_access(request, slug)
     scorer = get_object_or_404(Scorer.objects.for_project(access.project), pk=pk)
     versions = list(scorer.versions.select_related("created_by").order_by("-number"))
-    for version in versions:
+    for version, previous in zip(versions, [*versions[1:], None], strict=True):
         version.config_json = json.dumps(version.config, indent=2, ensure_ascii=False)
+        version.changes = describe_changes(scorer.kind, previous.config, version.config) if previous else []
     return render(
         request,
         "scorers/scorer_history.html",

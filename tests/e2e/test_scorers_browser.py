@@ -105,6 +105,7 @@ def test_admin_creates_a_multi_select_scorer_and_renames_a_label(live_server, pa
     page.get_by_role("link", name="Version history").click()
     v2, v1 = page.locator("#v2"), page.locator("#v1")
     expect(v2).to_contain_text("current")
+    expect(v2.locator(".version-changes")).to_have_text("Renamed “Resolved” to “Solved”")
     expect(v2.locator("table")).to_contain_text("Solved")
     expect(v2.locator("table")).not_to_contain_text("Resolved")
     expect(v1.locator("table")).to_contain_text("Resolved")

@@ -451,3 +451,44 @@ def test_boolean_values_property(raw):
     except ValidationError as e:
         assert expected is None
         assert e.messages == ["Choose “Safe” or “Unsafe”."]
+
+
+# --- history: what changed ------------------------------------------------------------------------
+
+
+def test_describe_changes_between_categorical_versions():
+    from scorers.configs import describe_changes
+
+    before = validate_config("categorical", {"options": ["Resolved", "Escalated", "Abandoned"]})
+    after = validate_config(
+        "categorical",
+        {
+            "options": [
+                {"key": "escalated", "label": "Escalated"},
+                {"key": "resolved", "label": "Solved"},
+                {"label": "Wrong"},
+            ],
+            "selection": "multiple",
+            "max_selections": 2,
+        },
+    )
+    assert describe_changes("categorical", before, after) == [
+        "Renamed “Resolved” to “Solved”",
+        "Added “Wrong”",
+        "Removed “Abandoned”",
+        "Reordered the options",
+        "Selection: single → multiple",
+        "At most: none → 2",
+    ]
+
+
+def test_describe_changes_for_numeric_and_boolean():
+    from scorers.configs import describe_changes
+
+    assert describe_changes("numeric", {"min": "0"}, {"min": "0.5", "step": "0.25"}) == [
+        "Minimum: 0 → 0.5",
+        "Step: none → 0.25",
+    ]
+    assert describe_changes(
+        "boolean", {"true_label": "Yes", "false_label": "No"}, {"true_label": "Safe", "false_label": "No"}
+    ) == ["Label for true: Yes → Safe"]
