@@ -92,7 +92,7 @@ def queue_bar_context(request: HttpRequest, trace: Trace) -> dict:
         "following": following,
         "place": place,
         "total": total,
-        "back_url": queue.get_absolute_url(),
+        "back_url": reverse("queues:detail", args=[slug, queue.pk]),
         "next_url": next_url,
         "prev_url": (reverse("queues:prev", args=[slug, queue.pk]) + f"?before={anchor.pk}")
         if previous
