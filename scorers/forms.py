@@ -221,9 +221,9 @@ class ScorerForm(forms.Form):
 
     # -- preview --------------------------------------------------------------------------
 
-    def preview(self, raw_value: Any = None) -> dict[str, Any]:
-        """What the live preview shows: the control for the typed config, or why there is none,
-        and the outcome of checking a sample value the admin tried in it."""
+    def preview(self) -> dict[str, Any]:
+        """What the live preview shows: the control for the typed config (or why there is none),
+        and the outcome of checking the sample value the admin tried in it (`preview_value`)."""
         kind = self.current_kind
         try:
             config = validate_config(kind, self.raw_config())
@@ -233,9 +233,13 @@ class ScorerForm(forms.Form):
                 "config": None,
                 "problems": sorted({m for ms in e.message_dict.values() for m in ms}),
             }
-        tried = raw_value if isinstance(raw_value, list) else ([] if raw_value in (None, "") else [raw_value])
-        result = preview_context(kind, config) | {"tried": tried}
-        if raw_value not in (None, "", []):
+        result = preview_context(kind, config)
+        sent = self.data.getlist("preview_value") if hasattr(self.data, "getlist") else []
+        tried = [v for v in sent if isinstance(v, str) and v.strip()]
+        result["tried"] = tried
+        if tried:
+            # A multiple choice takes the list; every other control sends one value.
+            raw_value = tried if result["multiple"] else tried[0]
             try:
                 validate_value(kind, config, raw_value)
                 result["value_ok"] = True

@@ -156,13 +156,7 @@ def _unsaved_render(
 def _context(
     access: ProjectAccess, form: ScorerForm | None, *, scorer: Scorer | None = None, show_errors: bool = False
 ) -> dict:
-    request_post = getattr(form, "data", None)
-    tried = None
-    if form is not None and form.is_bound and hasattr(request_post, "getlist"):
-        values = request_post.getlist("preview_value")
-        multiple = form.current_kind == "categorical" and form.values["selection"] == "multiple"
-        tried = values if multiple else (values[0] if values else None)
-    preview = form.preview(tried) if form is not None else preview_context(scorer.kind, scorer.config)
+    preview = form.preview() if form is not None else preview_context(scorer.kind, scorer.config)
     return {
         "nav": "scorers",
         "scorer": scorer,
