@@ -68,35 +68,49 @@ def import_file(
     except (OSError, UnicodeDecodeError) as exc:
         report.rejected.append(Rejection(name, "file", f"cannot be read: {exc}"))
         return
-    pending: list[ObservationIn] = []
-    total = len(text)
-    for where, position, doc in _documents(text, name, report):
+    items: list[ObservationIn] = []
+    for where, doc in _documents(text, name, report):
         for item_where, item_or_reason in _records(doc):
             if isinstance(item_or_reason, ObservationIn):
-                pending.append(item_or_reason)
+                items.append(item_or_reason)
             elif item_or_reason is None:
                 report.ignored += 1
             else:
                 report.rejected.append(Rejection(name, _join(where, item_where), item_or_reason))
-        if len(pending) >= CHUNK:
-            report.stored.add(store_observations(project, pending))
-            pending = []
-            if progress:
-                progress(position, total)
-    if pending:
-        report.stored.add(store_observations(project, pending))
-    if progress:
-        progress(total, total)
+    del text
+    # Stored grouped by trace: each trace is then refreshed once, not once per chunk it appears in.
+    items.sort(key=lambda item: item.trace_id)
+    done = 0
+    for chunk in _trace_chunks(items):
+        report.stored.add(store_observations(project, chunk))
+        done += len(chunk)
+        if progress:
+            progress(done, len(items))
+
+
+def _trace_chunks(items: list[ObservationIn]) -> Iterator[list[ObservationIn]]:
+    """Chunks of about CHUNK items (sorted by trace) that split a trace only when it is bigger."""
+    chunk: list[ObservationIn] = []
+    for item in items:
+        if len(chunk) >= CHUNK and item.trace_id != chunk[-1].trace_id:
+            yield chunk
+            chunk = []
+        chunk.append(item)
+        if len(chunk) >= 4 * CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def _join(where: str, item_where: str) -> str:
     return f"{where} {item_where}".strip() if item_where else where
 
 
-def _documents(text: str, name: str, report: ImportReport) -> Iterator[tuple[str, int, Any]]:
-    """(location, position in the text, document) for a JSON file or each line of a JSONL file."""
+def _documents(text: str, name: str, report: ImportReport) -> Iterator[tuple[str, Any]]:
+    """(location, document) for a JSON file or for each line of a JSON Lines file."""
     try:
-        yield "", len(text), json.loads(text)
+        yield "", json.loads(text)
         return
     except RecursionError:
         report.rejected.append(Rejection(name, "file", "JSON nested too deeply"))
@@ -106,13 +120,11 @@ def _documents(text: str, name: str, report: ImportReport) -> Iterator[tuple[str
         if len([line for line in lines if line.strip()]) < 2:
             report.rejected.append(Rejection(name, "file", f"not valid JSON: {whole_error}"))
             return
-    position = 0
     for number, line in enumerate(lines, start=1):
-        position += len(line) + 1
         if not line.strip():
             continue
         try:
-            yield f"line {number}", position, json.loads(line)
+            yield f"line {number}", json.loads(line)
         except json.JSONDecodeError as exc:
             report.rejected.append(Rejection(name, f"line {number}", f"not valid JSON: {exc.msg}"))
         except RecursionError:

@@ -349,25 +349,42 @@ def preview_input(value: Any) -> str:
 
 @dataclass
 class StoreResult:
-    traces_created: int = 0
-    traces_updated: int = 0
-    traces_unchanged: int = 0
+    """What a store did. Trace counts are of distinct trace ids, also when results are added up."""
+
+    created_ids: set[str] = field(default_factory=set)
+    updated_ids: set[str] = field(default_factory=set)
+    seen_ids: set[str] = field(default_factory=set)
     observations_created: int = 0
     observations_updated: int = 0
     observations_unchanged: int = 0
-    trace_ids: list[str] = field(default_factory=list)
+
+    @property
+    def traces_created(self) -> int:
+        return len(self.created_ids)
+
+    @property
+    def traces_updated(self) -> int:
+        return len(self.updated_ids - self.created_ids)
+
+    @property
+    def traces_unchanged(self) -> int:
+        return len(self.seen_ids - self.created_ids - self.updated_ids)
+
+    @property
+    def trace_ids(self) -> list[str]:
+        return sorted(self.seen_ids)
 
     @property
     def observations_written(self) -> int:
         return self.observations_created + self.observations_updated
 
     def add(self, other: StoreResult) -> None:
-        for name in (
-            "traces_created", "traces_updated", "traces_unchanged",
-            "observations_created", "observations_updated", "observations_unchanged",
-        ):  # fmt: skip
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.trace_ids.extend(other.trace_ids)
+        self.created_ids |= other.created_ids
+        self.updated_ids |= other.updated_ids
+        self.seen_ids |= other.seen_ids
+        self.observations_created += other.observations_created
+        self.observations_updated += other.observations_updated
+        self.observations_unchanged += other.observations_unchanged
 
 
 _OBSERVATION_FIELDS = [
@@ -516,10 +533,9 @@ def store_observations(project: Project, items: list[ObservationIn]) -> StoreRes
         )
     touched = [traces[t] for t in sorted(changed_traces)]
     refresh_traces(touched, now=now)
-    result.traces_created = len([t for t in new_ids if t in traces])
-    result.traces_updated = len([t for t in changed_traces if t in existing])
-    result.traces_unchanged = len(traces) - result.traces_created - result.traces_updated
-    result.trace_ids = trace_ids
+    result.created_ids = {t for t in new_ids if t in traces}
+    result.updated_ids = changed_traces - result.created_ids
+    result.seen_ids = set(traces)
     return result
 
 
@@ -583,7 +599,23 @@ def _refresh_chunk(traces: list[Trace], now: datetime) -> None:
     for pk, trace in by_pk.items():
         derive_trace_fields(trace, grouped.get(pk, []))
         trace.updated_at = now
-    Trace.objects.bulk_update(list(by_pk.values()), _DERIVED_FIELDS, batch_size=500)
+    # An upsert on (project, trace_id) rather than bulk_update(): one plain statement per 500
+    # rows, where bulk_update builds a CASE per field and row and grows quadratically.
+    Trace.objects.bulk_create(
+        [
+            Trace(
+                project_id=t.project_id,
+                trace_id=t.trace_id,
+                created_at=t.created_at,
+                **{name: getattr(t, name) for name in _DERIVED_FIELDS},
+            )
+            for t in by_pk.values()
+        ],
+        update_conflicts=True,
+        unique_fields=["project", "trace_id"],
+        update_fields=_DERIVED_FIELDS,
+        batch_size=500,
+    )
 
 
 def derive_trace_fields(trace: Trace, observations: list[Observation]) -> None:
