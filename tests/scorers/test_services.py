@@ -170,3 +170,14 @@ def test_two_admins_saving_at_the_same_moment_get_n_plus_1_and_n_plus_2(project,
     assert numbers == [1, 2, 3]
     labels = {v.config["options"][-1]["label"] for v in scorer.versions.filter(number__gt=1)}
     assert labels == {"First", "Second"}
+
+
+@pytest.mark.django_db
+def test_renaming_onto_another_active_scorer_is_refused(project):
+    make_scorer(project, name="Tone", kind="boolean")
+    other = make_scorer(project, name="Safety", kind="boolean")
+    with pytest.raises(ValidationError) as info:
+        services.update_scorer(scorer=other, name="TONE", config=other.config)
+    assert info.value.message_dict == {"name": ["An active scorer named “TONE” already exists in this project."]}
+    other.refresh_from_db()
+    assert other.name == "Safety"
