@@ -33,6 +33,7 @@ class Node:
     latency_is_sum: bool = False
     # Errors anywhere below, so a collapsed parent still shows that something failed inside it.
     error_below: bool = False
+    url: str = ""  # the trace page with this node selected; set by the view
 
     @property
     def span_id(self) -> str:

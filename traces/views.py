@@ -7,6 +7,8 @@ fields, and the full content of the selected observation only.
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -18,6 +20,7 @@ from projects.access import get_project_access
 from traces.conversation import render_field
 from traces.detail import ObservationDetail
 from traces.filters import TraceFilter
+from traces.links import trace_url
 from traces.models import Observation, ObservationKind, Trace
 from traces.pagination import PAGE_SIZE, capped_count, keyset_page
 from traces.tree import build_tree, default_selection, flatten, summarise_event
@@ -79,6 +82,9 @@ def trace_detail(request, slug: str, trace_id: str) -> HttpResponse:
     # The whole tree in one query, without the large JSON fields.
     roots = build_tree(trace.observations.in_tree().light().order_by("started_at", "id"), trace.trace_id)
     nodes = flatten(roots)
+    page_url = trace_url(access.project.slug, trace.trace_id)
+    for node in nodes:  # one reverse() for the page, not one per node
+        node.url = f"{page_url}?{urlencode({'span': node.span_id})}"
     if span is None:
         first = default_selection(nodes)
         if first is not None:
