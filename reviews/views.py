@@ -163,8 +163,10 @@ def review_list(request: HttpRequest, slug: str) -> HttpResponse:
     }
     if request.htmx and not request.htmx.history_restore_request:
         template = f"{LIST_TEMPLATE}#results"
-        # The value controls depend on the chosen scorer: swap them too when it changes.
-        context["oob_value_filter"] = request.htmx.trigger_name == "scorer"
+        # The value controls depend on the chosen scorer: swap them too (out of band). htmx names
+        # the form, not the changed field, as the trigger, so this is done on every update; htmx
+        # keeps the focus on an input with the same id.
+        context["oob_value_filter"] = True
     else:
         template = LIST_TEMPLATE
     response = render(request, template, context)
