@@ -36,7 +36,7 @@ CHANGED_MEANWHILE = "This review was changed while you were editing it."
 DELETED_MEANWHILE = "This review was deleted while you were editing it."
 
 
-@dataclass
+@dataclass(eq=False)
 class ReviewConflict(Exception):
     """The review is no longer in the state the caller's form was based on.
 
@@ -214,12 +214,18 @@ def _validate(
     if len(reasoning) > REASONING_MAX_LENGTH:
         errors["reasoning"] = [f"Reasoning has at most {REASONING_MAX_LENGTH:,} characters."]
 
-    ids: list[int] = []
-    for raw_id in scores:
+    by_id: dict[int, Any] = {}
+    for raw_id, raw in scores.items():
         try:
-            ids.append(int(raw_id))
+            scorer_id = int(raw_id)
         except (TypeError, ValueError):
             errors.setdefault(raw_id, []).append("Unknown scorer.")
+            continue
+        if scorer_id in by_id:
+            errors.setdefault(scorer_id, []).append("Give one value per scorer.")
+        by_id[scorer_id] = raw
+    # Out-of-range ids cannot be scorers (and SQLite refuses them as parameters).
+    ids = [pk for pk in by_id if 0 < pk < 2**63]
     found = {
         scorer.pk: scorer
         for scorer in Scorer.objects.for_project(trace.project)
@@ -229,11 +235,7 @@ def _validate(
     sources = score_sources(review=review, scorers=list(found.values()))
 
     validated = []
-    for raw_id, raw in scores.items():
-        try:
-            scorer_id = int(raw_id)
-        except (TypeError, ValueError):
-            continue
+    for scorer_id, raw in by_id.items():
         source = sources.get(scorer_id)
         if source is None:
             errors.setdefault(scorer_id, []).append("Unknown scorer: it is not part of this project.")

@@ -374,3 +374,13 @@ def test_revisions_are_never_changed(trace, reviewer):
         ReviewRevision.objects.update(reasoning="x")
     with pytest.raises(ImmutableRevisionError):
         revision.delete()
+
+
+def test_the_same_scorer_twice_or_absurd_ids_are_refused_not_a_crash(trace, reviewer, scorers):
+    accuracy = scorers["accuracy"].pk
+    with pytest.raises(ValidationError) as excinfo:
+        make_review(trace, reviewer, {accuracy: "3", str(accuracy): "4"})
+    assert "one value per scorer" in str(excinfo.value)
+    with pytest.raises(ValidationError):
+        make_review(trace, reviewer, {10**30: "3", "not-an-id": "1"})
+    assert not Review.objects.exists()
