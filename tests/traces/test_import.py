@@ -232,3 +232,51 @@ def test_folder_import_reads_json_and_jsonl(project, tmp_path):
     (tmp_path / "notes.txt").write_text("not a trace")
     out, _ = run_import(project, tmp_path)
     assert "Imported 2 file(s)" in out and "traces 3 created" in out
+
+
+# --- the demo samples ------------------------------------------------------------------------
+
+
+def test_load_demo_imports_the_samples_idempotently_and_prints_the_login_last():
+    out = StringIO()
+    call_command("load_demo", stdout=out)
+    first = out.getvalue()
+    assert "0 rejected" in first and "traces 14 created" in first
+    assert [line for line in first.splitlines() if line.strip()][-1].startswith("Log in with user: demo")
+    counts = (Trace.objects.count(), Observation.objects.count())
+    out = StringIO()
+    call_command("load_demo", stdout=out)
+    assert "traces 0 created, 0 updated, 14 unchanged" in out.getvalue()
+    assert (Trace.objects.count(), Observation.objects.count()) == counts
+    assert [line for line in out.getvalue().splitlines() if line.strip()][-1].startswith(
+        "Log in with user: demo"
+    )
+
+
+def test_samples_cover_the_demo_stories(project):
+    samples = sorted((Path(__file__).resolve().parents[2] / "traces" / "samples").glob("*.json*"))
+    run_import(project, *samples)
+    traces = Trace.objects.filter(project=project)
+    assert 10 <= traces.count() <= 15
+    assert traces.filter(has_error=True).count() >= 2
+    assert traces.filter(name="docs-rag-agent").get().observations.filter(kind="embedding").exists()
+    assert (
+        Observation.objects.filter(trace__project=project, kind="event", type_label="feedback").count() >= 2
+    )
+    assert Observation.objects.filter(trace__project=project, kind="event", type_label="metric").exists()
+    assert Observation.objects.filter(trace__project=project, http_status__in=[429, 500]).count() == 2
+    assert len({m for t in traces for m in t.models_list}) >= 6
+    assert traces.filter(session_id="sess-dolomites-0918").count() == 3
+
+
+def test_sample_html_and_image_are_shown_as_text_and_link(project, reviewer_client):
+    samples = sorted((Path(__file__).resolve().parents[2] / "traces" / "samples").glob("*.json*"))
+    run_import(project, *samples)
+    xss = Trace.objects.get(project=project, trace_id="html-snippet-xss-1")
+    page = reviewer_client.get(xss.get_absolute_url(), {"span": "g"}).content.decode()
+    assert "<script>alert(1)</script>" not in page and "<img src=x onerror" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "&lt;img src=x onerror=alert(1)&gt;" in page
+    vision = Trace.objects.get(project=project, trace_id="receipt-vision-3310")
+    page = reviewer_client.get(vision.get_absolute_url(), {"span": "g"}).content.decode()
+    url = "https://images.example.com/receipts/3310.png"
+    assert f'href="{url}"' in page and f'src="{url}"' not in page

@@ -194,3 +194,44 @@ def test_validate_cleans_nul_and_surrogates():
     )
     item.validate()
     assert item.input == {"a\ufffd": ["b\ufffd", "?"]} and item.metadata == {"k": "v\ufffd"}
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_batches_for_one_new_trace_lose_nothing(project):
+    """Two batches racing on a trace that does not exist yet: one trace, both spans, both counted."""
+    import threading
+
+    from django.db import connection
+
+    barrier = threading.Barrier(4)
+    errors: list[BaseException] = []
+
+    def send(index: int) -> None:
+        try:
+            barrier.wait()
+            store_observations(
+                project,
+                [
+                    obs(
+                        f"g{index}",
+                        kind="generation",
+                        seconds=index,
+                        input_tokens=10,
+                        total_cost=Decimal("0.25"),
+                    )
+                ],
+            )
+        except BaseException as exc:  # reported to the main thread
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    trace = Trace.objects.get(project=project, trace_id="t")
+    assert trace.observation_count == 4 and trace.input_tokens == 40 and trace.total_cost == Decimal("1")
