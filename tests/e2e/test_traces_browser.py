@@ -107,6 +107,8 @@ def test_reviewer_filters_opens_a_trace_and_reads_html_as_text(live_server, brow
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
+    csp_violations: list[str] = []
+    page.on("console", lambda m: csp_violations.append(m.text) if "Content Security Policy" in m.text else None)
     remote: list[str] = []
     page.on("request", lambda r: None if r.url.startswith(live_server.url) else remote.append(r.url))
 
@@ -170,4 +172,5 @@ def test_reviewer_filters_opens_a_trace_and_reads_html_as_text(live_server, brow
     assert page.locator("img[src='x']").count() == 0
     assert page.locator("#detail script").count() == 0
     assert errors == []
+    assert csp_violations == []  # htmx and app.js work under the strict policy
     assert remote == []
