@@ -93,7 +93,9 @@ WSGI_APPLICATION = "tracereview.wsgi.application"
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
-        conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")),
+        # Persistent connections are opt-in (CONN_MAX_AGE=60 in production): live-server tests
+        # must not leave connections open that block dropping the test database.
+        conn_max_age=int(os.environ.get("CONN_MAX_AGE", "0")),
         conn_health_checks=True,
     )
 }
