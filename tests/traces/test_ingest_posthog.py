@@ -341,6 +341,7 @@ def test_single_event_without_trace_id_is_400(client, project, key):
         (lambda e: e["properties"].update({"$ai_trace_id": "a\x00b"}), "control characters"),
         (lambda e: e.update({"properties": ["not", "an", "object"]}), "'properties' must be an object"),
         (lambda e: e.update({"timestamp": "yesterday"}), "timestamp must be an ISO 8601 time"),
+        (lambda e: e.update({"timestamp": "9999-12-31T23:59:59Z"}), "timestamp is out of range"),
         (lambda e: e.update({"event": 7}), "event name"),
         (lambda e: e["properties"].update({"$ai_input": json.loads("[" * 150 + "]" * 150)}), "nested deeper"),
     ],

@@ -112,6 +112,15 @@ class TestDerivedFields:
         store_observations(project, [obs("g", output="first"), obs("g", output="second")])
         assert Observation.objects.get().output == "second"
 
+    def test_totals_are_clamped_to_what_the_columns_hold(self, project):
+        huge = [
+            obs(f"g{i}", kind="generation", input_tokens=2**62, total_cost=Decimal("900000000"))
+            for i in range(3)
+        ]
+        trace = self.store(project, *huge)
+        assert trace.input_tokens == 2**63 - 1
+        assert trace.total_cost == Decimal(10) ** 9
+
     def test_self_parent_is_a_root(self, project):
         trace = self.store(project, obs("a", parent_id="a", name="loop"))
         assert trace.name == "loop"

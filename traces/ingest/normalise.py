@@ -26,6 +26,9 @@ from traces.models import Observation, ObservationKind, Trace
 MAX_ID_LENGTH = 255
 MAX_JSON_DEPTH = 100
 MAX_LATENCY = 10 * 366 * 24 * 3600.0
+MIN_YEAR, MAX_YEAR = 1900, 3000
+MAX_BIGINT = 2**63 - 1
+MAX_COST = Decimal(10) ** 9
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 MAX_FIELD_BYTES = 1024 * 1024  # SPEC §8: a JSON field is stored whole up to 1 MB
 PREVIEW_LENGTH = 300
@@ -223,7 +226,8 @@ def as_decimal(value: Any, name: str) -> Decimal | None:
         number = Decimal(str(value))
     except (InvalidOperation, ValueError):
         raise RejectedEvent(f"{name} must be a number, got {str(value)[:40]!r}") from None
-    if not number.is_finite() or abs(number) >= Decimal(10) ** 10:
+    # Below 1e9: SQLite keeps decimals as floats, and 1e10 would read back as 11 integer digits.
+    if not number.is_finite() or abs(number) >= MAX_COST:
         raise RejectedEvent(f"{name} is out of range")
     return number.quantize(Decimal("1e-10"))
 
@@ -264,6 +268,9 @@ def as_datetime(value: Any, name: str) -> datetime | None:
         raise RejectedEvent(f"{name} must be a time string")
     if timezone.is_naive(parsed):
         parsed = parsed.replace(tzinfo=timezone.UTC)
+    # Bounded so that adding a latency can never overflow, and every database can store it.
+    if not (MIN_YEAR <= parsed.year < MAX_YEAR):
+        raise RejectedEvent(f"{name} is out of range (years {MIN_YEAR}–{MAX_YEAR - 1})")
     return parsed
 
 
@@ -654,9 +661,10 @@ def derive_trace_fields(trace: Trace, observations: list[Observation]) -> None:
     counted = [o for o in tree if o.kind in (ObservationKind.GENERATION, ObservationKind.EMBEDDING)]
     if not counted:
         counted = tree
-    trace.input_tokens = sum(o.input_tokens or 0 for o in counted)
-    trace.output_tokens = sum(o.output_tokens or 0 for o in counted)
-    trace.total_cost = sum((observation_cost(o) or Decimal(0) for o in counted), Decimal(0))
+    # Clamped to what the columns hold: absurd inputs must not make a trace unstorable.
+    trace.input_tokens = min(sum(o.input_tokens or 0 for o in counted), MAX_BIGINT)
+    trace.output_tokens = min(sum(o.output_tokens or 0 for o in counted), MAX_BIGINT)
+    trace.total_cost = min(sum((observation_cost(o) or Decimal(0) for o in counted), Decimal(0)), MAX_COST)
     trace.has_error = any(o.is_error for o in tree)
     models_seen = sorted({o.model for o in tree if o.model})
     trace.models_used = ("|" + "|".join(models_seen) + "|") if models_seen else ""
