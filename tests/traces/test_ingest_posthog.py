@@ -437,3 +437,24 @@ def test_10000_event_batch_with_bad_events_stores_the_good_ones(
     assert {r["index"] for r in body["rejected"]} == bad_indexes
     assert Observation.objects.count() == 10_000 - len(bad_indexes)
     assert not Observation.objects.filter(span_id__in=[f"g-{i}" for i in bad_indexes]).exists()
+
+
+def test_form_encoded_data_field_is_read(client, project, key):
+    import base64
+    from urllib.parse import urlencode
+
+    payload = json.dumps(batch(key, generation("form-b64")))
+    body = urlencode({"data": base64.b64encode(payload.encode()).decode()})
+    response = client.post("/batch/", data=body, content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 200 and response.json()["accepted"] == 1
+    body = urlencode({"data": json.dumps(batch(key, generation("form-json")))})
+    response = client.post("/batch/", data=body, content_type="application/x-www-form-urlencoded")
+    assert response.json()["accepted"] == 1
+    response = client.post("/batch/", data="data=%%%", content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 400
+
+
+def test_using_a_key_records_when_it_was_last_used(client, project, key):
+    assert IngestionKey.objects.get(project=project).last_used_at is None
+    post(client, "/batch/", batch(key, generation()))
+    assert IngestionKey.objects.get(project=project).last_used_at is not None
