@@ -19,8 +19,8 @@ Times: PostHog stamps an event when it is captured, which for the SDK wrappers i
 call returned. So `timestamp` is taken as the end, and the start is `timestamp - $ai_latency`.
 An event without a timestamp is stamped with the time it was received.
 
-Properties without a column of their own are kept in `metadata` (the big content properties,
-which have columns, and the ingestion key, which must never be stored, are left out).
+Properties without a column of their own are kept in `metadata` (the mapped ones are not repeated
+there, and the ingestion key, which must never be stored, is left out).
 """
 
 from __future__ import annotations
@@ -57,12 +57,33 @@ KINDS = {
 }
 
 # Properties with a column of their own (not repeated in metadata), and secrets never stored.
-_CONTENT_PROPERTIES = {
+# The feedback and metric properties stay in metadata: the trace header reads them there.
+_MAPPED_PROPERTIES = {
+    "$ai_trace_id",
+    "$ai_span_id",
+    "$ai_generation_id",
+    "$ai_parent_id",
+    "$ai_span_name",
+    "$ai_session_id",
+    "$ai_model",
+    "$ai_provider",
     "$ai_input",
     "$ai_output_choices",
     "$ai_output",
     "$ai_input_state",
     "$ai_output_state",
+    "$ai_input_tokens",
+    "$ai_output_tokens",
+    "$ai_cache_read_input_tokens",
+    "$ai_reasoning_tokens",
+    "$ai_total_cost_usd",
+    "$ai_input_cost_usd",
+    "$ai_output_cost_usd",
+    "$ai_latency",
+    "$ai_http_status",
+    "$ai_is_error",
+    "$ai_error",
+    "$ai_stop_reason",
     "$ai_model_parameters",
     "$ai_tools",
 }
@@ -156,7 +177,7 @@ def parse_event(
             or defaults.get("distinct_id")
         ),
         metadata={
-            k: v for k, v in props.items() if k not in _CONTENT_PROPERTIES and k not in _SECRET_PROPERTIES
+            k: v for k, v in props.items() if k not in _MAPPED_PROPERTIES and k not in _SECRET_PROPERTIES
         },
     )
 
