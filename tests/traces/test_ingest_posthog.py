@@ -160,6 +160,17 @@ def test_trace_span_and_generation_build_a_tree_named_by_the_trace(client, proje
     assert trace.observation_count == 4
 
 
+def test_agent_integrations_span_type_and_trace_name(client, project, key):
+    events = [
+        ai_event("$ai_trace", trace_id="t", trace_name="Agent workflow"),
+        ai_event("$ai_span", trace_id="t", span_id="s", span_name="get_weather", span_type="tool"),
+    ]
+    post(client, "/batch/", batch(key, *events))
+    trace = Trace.objects.get(trace_id="t")
+    assert trace.name == "Agent workflow"
+    assert trace.observations.get(span_id="s").type_label == "tool"
+
+
 def test_feedback_and_metric_are_trace_events_that_do_not_stretch_the_trace(client, project, key):
     events = [
         generation("t", span_id="g1", latency=1, timestamp="2026-12-01T12:00:01+00:00"),

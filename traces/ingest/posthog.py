@@ -64,6 +64,8 @@ _MAPPED_PROPERTIES = {
     "$ai_generation_id",
     "$ai_parent_id",
     "$ai_span_name",
+    "$ai_trace_name",
+    "$ai_span_type",
     "$ai_session_id",
     "$ai_model",
     "$ai_provider",
@@ -203,6 +205,8 @@ def _fill_observation(item: ObservationIn, name: str, props: dict, event: dict) 
         )
         parent = _id(props.get("$ai_parent_id"), "$ai_parent_id") or item.trace_id
         item.parent_id = "" if parent == item.span_id else parent
+        # The SDK's agent integrations say what a span is: tool, agent, handoff, guardrail, ...
+        item.type_label = as_str(props.get("$ai_span_type"), max_length=50)
 
     item.model = as_str(props.get("$ai_model"))
     item.provider = as_str(props.get("$ai_provider"), max_length=100)
