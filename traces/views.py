@@ -71,7 +71,9 @@ def trace_detail(request, slug: str, trace_id: str) -> HttpResponse:
     access = get_project_access(request, slug)
     if "\x00" in trace_id:  # PostgreSQL refuses NUL in a query parameter; no id can hold one
         raise Http404
-    trace = get_object_or_404(Trace.objects.for_project(access.project), trace_id=trace_id)
+    trace = get_object_or_404(
+        Trace.objects.for_project(access.project).select_related("project"), trace_id=trace_id
+    )
     span = request.GET.get("span") or None
     selected = _selected_detail(trace, span) if span else None
     context = {"nav": "traces", "trace": trace, "span": span, "detail": selected}

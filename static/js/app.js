@@ -65,7 +65,7 @@
     // Traces list: a click anywhere on a row opens the trace (links keep their own behaviour,
     // and selecting text in a row does not navigate).
     var row = event.target.closest(".traces-table tbody tr");
-    if (row && !event.target.closest("a, button, input, label") && !String(window.getSelection() || "")) {
+    if (row && !event.target.closest("a, button, input, label, .col-select") && !String(window.getSelection() || "")) {
       var target = row.querySelector("a.row-link");
       if (target) {
         if (event.metaKey || event.ctrlKey) window.open(target.href, "_blank");
