@@ -469,3 +469,17 @@ def test_using_a_key_records_when_it_was_last_used(client, project, key):
     assert IngestionKey.objects.get(project=project).last_used_at is None
     post(client, "/batch/", batch(key, generation()))
     assert IngestionKey.objects.get(project=project).last_used_at is not None
+
+
+def test_capture_v1_reports_per_event_results(client, project, key):
+    good, bad = generation("v1-good"), generation("v1-bad")
+    del bad["properties"]["$ai_trace_id"]
+    body = {"created_at": "2026-12-01T12:00:00Z", "batch": [good, bad]}
+    assert post(client, "/i/v1/analytics/events", body).status_code == 401
+    response = post(client, "/i/v1/analytics/events", body, Authorization=f"Bearer {key}")
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert results[good["uuid"]] == {"result": "ok"}
+    assert results[bad["uuid"]]["result"] == "drop" and "$ai_trace_id" in results[bad["uuid"]]["details"]
+    assert list(Trace.objects.values_list("trace_id", flat=True)) == ["v1-good"]
+    assert post(client, "/i/v1/analytics/events", [good], Authorization=f"Bearer {key}").status_code == 400

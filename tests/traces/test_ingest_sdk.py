@@ -198,3 +198,22 @@ def test_trace_page_shows_the_conversation_sent_by_the_sdk(posthog_client, proje
     )
     assert "What is the capital of France?" in html
     assert "Paris is the capital of France." in html
+
+
+@pytest.mark.parametrize("posthog_client", [{"capture_mode": "v1"}], indirect=True, ids=["capture-v1"])
+def test_capture_v1_protocol(posthog_client, project):
+    trace_id = f"trace-{uuid.uuid4()}"
+    posthog_client.capture(
+        "$ai_generation",
+        distinct_id="user-9",
+        properties={
+            "$ai_trace_id": trace_id,
+            "$ai_model": "gpt-4o-mini",
+            "$ai_input": [{"role": "user", "content": "v1?"}],
+            "$session_id": "browser-session-1",
+        },
+    )
+    posthog_client.flush()
+    obs = Observation.objects.get(trace__project=project, trace__trace_id=trace_id)
+    assert obs.distinct_id == "user-9" and obs.session_id == "browser-session-1"
+    assert obs.metadata["$lib"] == "posthog-python"

@@ -9,6 +9,8 @@ event or a list (2 MB). The key comes from the body (`api_key` or `token`) or fr
 - 400 for a body that is not JSON or not an event/batch, and for a single event that is rejected;
 - 401 for a missing, unknown or revoked key; 413 for a body (or its decompressed form) over the
   limit. Every error is JSON with `error` (and `detail`, which the PostHog SDK logs).
+
+`/i/v1/analytics/events` speaks the SDK's newer, opt-in capture v1 protocol (see its view).
 """
 
 from __future__ import annotations
@@ -43,6 +45,53 @@ def posthog_batch(request: HttpRequest) -> JsonResponse:
 @require_POST
 def posthog_capture(request: HttpRequest) -> JsonResponse:
     return _ingest(request, limit=EVENT_LIMIT)
+
+
+@csrf_exempt
+@require_POST
+def posthog_capture_v1(request: HttpRequest) -> JsonResponse:
+    """`POST /i/v1/analytics/events`: the SDK's opt-in capture v1 protocol (`capture_mode="v1"`).
+
+    Bearer key, body `{"created_at", "batch": [event, ...]}` with `$session_id` moved to the
+    event's top level; the answer is per event: `{"results": {uuid: {"result": "ok"|"drop"}}}`.
+    """
+    try:
+        body = decode_json_body(request, read_body(request, BATCH_LIMIT))
+    except BodyError as exc:
+        return _error(exc.message, exc.status)
+    if not isinstance(body, dict) or not isinstance(body.get("batch"), list):
+        return _error("expected an object with a 'batch' list of events", 400)
+    key = IngestionKey.authenticate(bearer_token(request))
+    if key is None:
+        return _error("missing, unknown or revoked ingestion key (send it as a Bearer token)", 401)
+    lib, _, version = request.headers.get("PostHog-Sdk-Info", "").partition("/")
+    events = [_from_v1(event, lib=lib, version=version) for event in body["batch"]]
+    parsed = posthog.parse_events(events)
+    try:
+        store_observations(key.project, parsed.items)
+    except DatabaseError:
+        logger.exception("storing a PostHog v1 batch failed")
+        return _error("the batch could not be stored; nothing was written, retry later", 503)
+    results = {}
+    for event in events:
+        if isinstance(event, dict) and isinstance(event.get("uuid"), str):
+            results[event["uuid"]] = {"result": "ok"}
+    for index, reason in parsed.rejected:
+        event = events[index]
+        if isinstance(event, dict) and isinstance(event.get("uuid"), str):
+            results[event["uuid"]] = {"result": "drop", "details": reason}
+    return JsonResponse({"results": results})
+
+
+def _from_v1(event: Any, *, lib: str, version: str) -> Any:
+    # v1 lifts $session_id out of the properties and sends $lib as a header; put them back
+    # where the v0 mapping reads them.
+    if not isinstance(event, dict) or not isinstance(event.get("properties"), dict):
+        return event
+    extra = {"$lib": lib, "$lib_version": version} if lib else {}
+    if event.get("session_id"):
+        extra["$session_id"] = event["session_id"]
+    return {**event, "properties": {**extra, **event["properties"]}} if extra else event
 
 
 def _error(message: str, status: int, **extra: Any) -> JsonResponse:
