@@ -271,3 +271,28 @@ def test_query_count_does_not_grow_with_rows(reviewer_client, project, rows, dja
     with django_assert_max_num_queries(9):
         response = reviewer_client.get(list_url(project, q="turn", error="no"))
     assert len(shown_ids(response)) == min(rows, PAGE_SIZE)
+
+
+def test_reviewers_get_row_checkboxes_and_the_bulk_add_bar_viewers_do_not(client, reviewer, viewer, project):
+    make_trace(project, "t1")
+    client.force_login(reviewer)
+    html = client.get(list_url(project)).content.decode()
+    assert 'form="bulk-add"' in html and 'id="bulk-add"' in html
+    client.force_login(viewer)
+    html = client.get(list_url(project)).content.decode()
+    assert 'form="bulk-add"' not in html and 'id="bulk-add"' not in html
+
+
+def test_queue_column_names_the_queue_a_trace_is_pending_in(reviewer_client, project):
+    from tests.queues.factories import QueueItemFactory, ReviewQueueFactory
+    from traces.models import Trace
+
+    make_trace(project, "queued", started_at=T0)
+    make_trace(project, "free", started_at=T0 + timedelta(minutes=1))
+    queue = ReviewQueueFactory(project=project, name="Escalations <2>")
+    QueueItemFactory(queue=queue, trace=Trace.objects.get(project=project, trace_id="queued"))
+    html = reviewer_client.get(list_url(project)).content.decode()
+    assert html.count('class="badge queue"') == 1
+    assert (
+        f'class="badge queue" href="/p/{project.slug}/queues/{queue.pk}/">Escalations &lt;2&gt;</a>' in html
+    )
