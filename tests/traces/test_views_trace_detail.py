@@ -289,3 +289,16 @@ def test_query_count_does_not_grow_with_observations(
         response = reviewer_client.get(url)
     assert len(response.context["nodes"]) == observations
     assert response.context["detail"].obs.span_id == "s1"
+
+
+def test_trace_page_hosts_the_review_panel_and_the_queue_pieces(reviewer_client, project):
+    from tests.queues.factories import QueueItemFactory, ReviewQueueFactory
+    from traces.models import Trace
+
+    make_trace(project, "t-1")
+    queue = ReviewQueueFactory(project=project, name="Triage")
+    QueueItemFactory(queue=queue, trace=Trace.objects.get(project=project, trace_id="t-1"))
+    html = reviewer_client.get(trace_url(project.slug, "t-1") + f"?queue={queue.pk}").content.decode()
+    assert 'id="review-panel"' in html
+    assert "data-queue-bar" in html and "1 of 1 pending" in html
+    assert 'id="queue-add"' in html
