@@ -83,7 +83,9 @@ def test_reviewer_scores_a_trace_then_finds_and_exports_the_review(live_server, 
     expect(panel.locator(".scorer-picker-list li:visible")).to_have_count(1)
     panel.get_by_role("button", name="+ Outcome").click()
     expect(panel.locator("fieldset[data-kind=categorical]")).to_have_count(1)
+    # One at a time, as a person does: each add re-renders the form with everything kept.
     panel.get_by_role("button", name="+ Accuracy").click()
+    expect(panel.locator("fieldset.score-control")).to_have_count(2)
     panel.get_by_role("button", name="+ Safe").click()
     expect(panel.locator("fieldset.score-control")).to_have_count(3)
 
