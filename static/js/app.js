@@ -6,7 +6,8 @@
   // Filters: leave empty fields out of the request, so shared URLs stay short and readable.
   document.addEventListener("htmx:configRequest", function (event) {
     var params = event.detail.parameters;
-    if (!params || event.detail.verb !== "get") return;
+    var elt = event.detail.elt;
+    if (!params || event.detail.verb !== "get" || !elt || !elt.closest || !elt.closest("form.filters")) return;
     var empty = [];
     if (typeof params.forEach === "function" && typeof params.delete === "function") {
       params.forEach(function (value, key) { if (value === "") empty.push(key); });
