@@ -67,7 +67,7 @@ class BulkAddForm(AddToQueueForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # Any integer is a valid choice here; the service keeps only this project's traces.
-        self.fields["trace"].valid_value = lambda value: str(value).isdigit()
+        self.fields["trace"].valid_value = lambda value: str(value).isdigit() and len(str(value)) < 19
 
     def clean(self) -> dict:
         data = super().clean()

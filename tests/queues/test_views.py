@@ -377,3 +377,29 @@ def test_viewer_cannot_bulk_add(client, viewer, project, queue):
         client.post(url("bulk_add", project=project), {"trace": [trace.pk], "queue": queue.pk}).status_code
         == 403
     )
+
+
+@pytest.mark.parametrize("trace", ["", "abc", "-1", "9" * 30])
+def test_add_with_a_bad_trace_is_404(reviewer_client, project, queue, trace):
+    response = reviewer_client.post(url("add", project=project), {"trace": trace, "queue": queue.pk})
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("trace", ["abc", "9" * 30])
+def test_bulk_add_with_bad_trace_values_is_400(reviewer_client, project, queue, trace):
+    response = reviewer_client.post(
+        url("bulk_add", project=project), {"trace": [trace], "queue": queue.pk}, **HTMX
+    )
+    assert response.status_code == 400
+
+
+def test_bulk_add_all_with_no_filters_adds_every_trace_of_the_project(
+    reviewer_client, project, other_project, queue
+):
+    TraceFactory.create_batch(3, project=project)
+    TraceFactory(project=other_project)
+    response = reviewer_client.post(
+        url("bulk_add", project=project), {"all": "1", "filters": "", "queue": queue.pk}
+    )
+    assert response.status_code == 302
+    assert services.pending_count(queue) == 3
