@@ -108,7 +108,9 @@ def test_reviewer_filters_opens_a_trace_and_reads_html_as_text(live_server, brow
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     csp_violations: list[str] = []
-    page.on("console", lambda m: csp_violations.append(m.text) if "Content Security Policy" in m.text else None)
+    page.on(
+        "console", lambda m: csp_violations.append(m.text) if "Content Security Policy" in m.text else None
+    )
     remote: list[str] = []
     page.on("request", lambda r: None if r.url.startswith(live_server.url) else remote.append(r.url))
 
