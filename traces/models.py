@@ -9,10 +9,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.db import models
-from django.urls import reverse
 from django.utils import timezone
 
 from projects.models import Project
+from traces.links import trace_url
 
 
 class ObservationKind(models.TextChoices):
@@ -70,7 +70,8 @@ class Trace(models.Model):
         return self.name or self.trace_id
 
     def get_absolute_url(self) -> str:
-        return reverse("traces:detail", args=[self.project.slug, self.trace_id])
+        # Percent-encoded, "/" included: see traces/links.py.
+        return trace_url(self.project.slug, self.trace_id)
 
     @property
     def models_list(self) -> list[str]:

@@ -302,3 +302,15 @@ def test_trace_page_hosts_the_review_panel_and_the_queue_pieces(reviewer_client,
     assert 'id="review-panel"' in html
     assert "data-queue-bar" in html and "1 of 1 pending" in html
     assert 'id="queue-add"' in html
+
+
+def test_trace_absolute_url_encodes_slashes_and_opens_the_page(client, project, reviewer):
+    from traces.ingest.normalise import ObservationIn, store_observations
+    from traces.models import Trace
+
+    store_observations(project, [ObservationIn(trace_id="a/../b:1", span_id="s1", name="root")])
+    trace = Trace.objects.get(project=project, trace_id="a/../b:1")
+    assert "%2F" in trace.get_absolute_url()
+    client.force_login(reviewer)
+    response = client.get(trace.get_absolute_url())
+    assert response.status_code == 200 and b"a/../b:1" in response.content
