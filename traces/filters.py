@@ -27,6 +27,7 @@ RANGE_CHOICES = [
     ("30d", "Last 30 days"),
 ]
 ERROR_CHOICES = [("yes", "With errors"), ("no", "Without errors")]
+REVIEWED_CHOICES = [("yes", "Reviewed"), ("no", "Not reviewed")]
 MODEL_CHOICES_TTL = 60  # seconds; the model list is a hint, a new model shows up within a minute
 MODEL_CHOICES_SCAN = 2000  # distinct model combinations read at most
 
@@ -75,6 +76,9 @@ class TraceFilter(django_filters.FilterSet):
     error = django_filters.ChoiceFilter(
         choices=ERROR_CHOICES, method="filter_error", label="Errors", empty_label="Any status"
     )
+    reviewed = django_filters.ChoiceFilter(
+        choices=REVIEWED_CHOICES, method="filter_reviewed", label="Review", empty_label="Any review status"
+    )
     min_latency = django_filters.NumberFilter(
         field_name="latency",
         lookup_expr="gte",
@@ -121,6 +125,16 @@ class TraceFilter(django_filters.FilterSet):
             return qs.filter(has_error=True)
         if value == "no":
             return qs.filter(has_error=False)
+        return qs
+
+    def filter_reviewed(self, qs: QuerySet, name: str, value: str) -> QuerySet:
+        # Through the relation (traces never imports reviews). One filter() call: the same review
+        # row must exist and be active (not soft-deleted); a trace has at most one such row.
+        active_review = Q(reviews__isnull=False, reviews__deleted_at__isnull=True)
+        if value == "yes":
+            return qs.filter(active_review)
+        if value == "no":
+            return qs.exclude(pk__in=Trace.objects.filter(active_review).values("pk"))
         return qs
 
     @property
