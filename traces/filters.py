@@ -8,7 +8,7 @@ from datetime import timedelta
 import django_filters
 from django import forms
 from django.core.cache import cache
-from django.db.models import Q, QuerySet
+from django.db.models import FilteredRelation, Q, QuerySet
 from django.utils import timezone
 
 from projects.models import Project
@@ -50,6 +50,15 @@ def model_choices(project: Project) -> list[tuple[str, str]]:
     return cached
 
 
+def queue_choices(project: Project) -> list[tuple[str, str]]:
+    """Choices: in no queue, in any queue, then each active queue (asked through Project.queues: traces
+    never imports the queues app)."""
+    queues = project.queues.filter(deleted_at__isnull=True).order_by("name").values_list("pk", "name")
+    return [("none", "In no queue"), ("any", "In any queue")] + [
+        (str(pk), f"Pending in {n}") for pk, n in queues
+    ]
+
+
 class DateTimeLocalInput(forms.DateTimeInput):
     input_type = "datetime-local"
 
@@ -79,6 +88,7 @@ class TraceFilter(django_filters.FilterSet):
     reviewed = django_filters.ChoiceFilter(
         choices=REVIEWED_CHOICES, method="filter_reviewed", label="Review", empty_label="Any review status"
     )
+    queue = django_filters.ChoiceFilter(method="filter_queue", label="Queue", empty_label="Any queue")
     min_latency = django_filters.NumberFilter(
         field_name="latency",
         lookup_expr="gte",
@@ -99,6 +109,7 @@ class TraceFilter(django_filters.FilterSet):
     def __init__(self, data=None, queryset=None, *, project: Project, **kwargs):
         super().__init__(data, queryset=queryset, **kwargs)
         self.filters["model"].extra["choices"] = model_choices(project)
+        self.filters["queue"].extra["choices"] = queue_choices(project)
 
     def filter_search(self, qs: QuerySet, name: str, value: str) -> QuerySet:
         value = value.strip()
@@ -136,6 +147,20 @@ class TraceFilter(django_filters.FilterSet):
         if value == "no":
             return qs.exclude(pk__in=Trace.objects.filter(active_review).values("pk"))
         return qs
+
+    def filter_queue(self, qs: QuerySet, name: str, value: str) -> QuerySet:
+        if not value:
+            return qs
+        # The trace's pending item (at most one, by a partial unique constraint): a LEFT JOIN that
+        # never multiplies rows.
+        qs = qs.alias(
+            pending_item=FilteredRelation("queue_items", condition=Q(queue_items__closed_at__isnull=True))
+        )
+        if value == "none":
+            return qs.filter(pending_item__isnull=True)
+        if value == "any":
+            return qs.filter(pending_item__isnull=False)
+        return qs.filter(pending_item__queue_id=int(value))  # one of the choices: a queue id
 
     @property
     def is_filtered(self) -> bool:
