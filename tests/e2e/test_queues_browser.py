@@ -127,7 +127,6 @@ def test_build_a_queue_from_filters_and_review_it_from_the_keyboard(live_server,
         page.keyboard.press("Enter")
         outcome = page.locator('fieldset[data-kind="categorical"]')
         expect(outcome).to_be_visible()
-        page.keyboard.press("j")  # typed nowhere and moving nowhere: focus is on the scorer
         page.keyboard.press("2")
         expect(outcome.locator("input[value=escalated]")).to_be_checked()
         page.keyboard.press("Control+Enter")
