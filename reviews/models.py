@@ -133,7 +133,8 @@ class ReviewScoreQuerySet(models.QuerySet):
 class ReviewScore(models.Model):
     review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="scores")
     # RESTRICT: a scorer or version in use cannot be deleted, unless the project goes with it.
-    scorer = models.ForeignKey(Scorer, on_delete=models.RESTRICT, related_name="scores")
+    # No index of its own: reviews_reviewscore_number starts with the scorer.
+    scorer = models.ForeignKey(Scorer, on_delete=models.RESTRICT, related_name="scores", db_index=False)
     scorer_version = models.ForeignKey(ScorerVersion, on_delete=models.RESTRICT, related_name="+")
     version_number = models.PositiveIntegerField()
     # The version's config as it was: reviews render from this, never from the live scorer.
@@ -216,8 +217,9 @@ class ReviewScoreOption(models.Model):
     """One chosen key of a categorical score, so that option filters are indexed lookups."""
 
     score = models.ForeignKey(ReviewScore, on_delete=models.CASCADE, related_name="options")
-    # Copied from the score so the (scorer, key) index answers "Outcome is Resolved" alone.
-    scorer = models.ForeignKey(Scorer, on_delete=models.CASCADE, related_name="+")
+    # Copied from the score so the (scorer, key) index answers "Outcome is Resolved" alone (and
+    # serves as the foreign key's index).
+    scorer = models.ForeignKey(Scorer, on_delete=models.CASCADE, related_name="+", db_index=False)
     key = models.CharField(max_length=128)
 
     class Meta:
