@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from queues.models import QueueItem
 from queues.services import create_queue, enqueue_trace
@@ -374,6 +374,22 @@ def test_revisions_are_never_changed(trace, reviewer):
         ReviewRevision.objects.update(reasoning="x")
     with pytest.raises(ImmutableRevisionError):
         revision.delete()
+
+
+def test_database_refuses_to_update_a_revision(trace, reviewer):
+    review = make_review(trace, reviewer, reasoning="a")
+    revision = review.revisions.get()
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE reviews_reviewrevision SET reasoning = 'rewritten' WHERE id = %s", [revision.pk]
+        )
+    assert ReviewRevision.objects.get().reasoning == "a"
+
+
+def test_deleting_a_project_still_removes_its_reviews(project, trace, reviewer):
+    make_review(trace, reviewer, reasoning="a")
+    project.delete()
+    assert not ReviewRevision.objects.exists() and not Review.objects.exists()
 
 
 def test_the_same_scorer_twice_or_absurd_ids_are_refused_not_a_crash(trace, reviewer, scorers):
