@@ -12,11 +12,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
-from django.utils.timesince import timesince
 
 from queues.services import close_item_for_trace
 from reviews.models import (
@@ -299,7 +299,7 @@ def _conflict(
     if latest is not None and (base is None or latest.number != base.number):
         who = latest.by.get_username()
         verb = "deleted" if latest.is_delete else "saved"
-        changes.append(f"{who} {verb} the review {timesince(latest.at)} ago.")
+        changes.append(f"{who} {verb} the review {naturaltime(latest.at)}.")
         if not latest.is_delete:
             changes.extend(describe_changes(base, latest))
     return ReviewConflict(message, changes=changes, review=review, revision=latest.number if latest else None)
