@@ -29,7 +29,9 @@ class ReviewForm(forms.Form):
         strip=True,
         widget=forms.Textarea(attrs={"rows": 4, "placeholder": "Why these scores? (optional)"}),
     )
-    base_revision = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    base_revision = forms.IntegerField(
+        required=False, min_value=1, max_value=2**31 - 1, widget=forms.HiddenInput
+    )
 
 
 @dataclass
@@ -192,7 +194,10 @@ class ReviewEditor:
         unknown_reported = False
         for key, messages in errors.items():
             control = by_scorer.get(_int(key))
-            if control is None and key not in self.form.fields:
+            if key is None:
+                for message in messages:
+                    self.form.add_error(None, message)
+            elif control is None and key not in self.form.fields:
                 if not unknown_reported:
                     self.form.add_error(
                         None, "A scorer on this form does not exist in this project: reload the page."

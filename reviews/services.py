@@ -32,6 +32,7 @@ from scorers.models import Scorer, ScorerVersion
 from traces.models import Trace
 
 JUST_REVIEWED = "Someone just reviewed this trace."
+MAX_REVISION = 2**31 - 1  # PositiveIntegerField's range on every database
 CHANGED_MEANWHILE = "This review was changed while you were editing it."
 DELETED_MEANWHILE = "This review was deleted while you were editing it."
 
@@ -293,7 +294,7 @@ def _conflict(
     """A ReviewConflict describing how the trace's review differs from `base_revision`."""
     latest = ReviewRevision.objects.filter(trace=trace).select_related("by").order_by("-number").first()
     base = None
-    if base_revision is not None:
+    if base_revision is not None and 0 < base_revision <= MAX_REVISION:
         base = ReviewRevision.objects.filter(trace=trace, number=base_revision).first()
     changes: list[str] = []
     if latest is not None and (base is None or latest.number != base.number):

@@ -186,6 +186,7 @@ def test_garbage_input_is_a_4xx_never_a_500(reviewer_client, trace, scorers):
     for data in (
         {"scorer": ["x", "999999"], "score_x": "1", "save": "1"},
         {"base_revision": "abc", "save": "1"},
+        {"base_revision": "9" * 30, "save": "1"},
         {"reasoning": "x" * 20_001, "save": "1"},
         {"scorer": [scorers["outcome"].pk], f"score_{scorers['outcome'].pk}": "no-such-option", "save": "1"},
     ):
@@ -241,6 +242,13 @@ def test_delete_without_htmx_redirects(reviewer_client, trace, reviewer):
     response = reviewer_client.post(delete_url(trace), {"base_revision": "1"})
     assert response.status_code == 302
     assert not Review.objects.active().exists()
+
+
+def test_absurd_base_revisions_are_conflicts_not_errors(reviewer_client, trace, reviewer):
+    make_review(trace, reviewer)
+    response = reviewer_client.post(delete_url(trace), {"base_revision": "9" * 30})
+    assert response.status_code == 409
+    assert Review.objects.active().exists()
 
 
 def test_stale_delete_is_refused(client, project, trace, reviewer):

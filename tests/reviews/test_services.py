@@ -400,3 +400,9 @@ def test_the_same_scorer_twice_or_absurd_ids_are_refused_not_a_crash(trace, revi
     with pytest.raises(ValidationError):
         make_review(trace, reviewer, {10**30: "3", "not-an-id": "1"})
     assert not Review.objects.exists()
+
+
+def test_an_absurd_base_revision_is_a_conflict(trace, reviewer):
+    make_review(trace, reviewer)
+    with pytest.raises(ReviewConflict):
+        make_review(trace, reviewer, reasoning="x", base_revision=10**30)
