@@ -264,5 +264,16 @@
     refreshCount();
   });
   document.addEventListener("htmx:afterSwap", refreshCount);
+
+  // Refusals of the queue forms come back as 4xx fragments that say why: show them in place
+  // (htmx does not swap error responses by default).
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var status = event.detail.xhr.status;
+    var target = event.detail.target;
+    if (status >= 400 && status < 500 && target && (target.id === "bulk-result" || target.id === "queue-add")) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
   document.addEventListener("DOMContentLoaded", refreshCount);
 })();
