@@ -8,7 +8,7 @@ joins from repeating a review.
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import django_filters
@@ -100,7 +100,9 @@ class ReviewFilter(django_filters.FilterSet):
         return queryset.filter(updated_at__gte=_start_of(value))
 
     def filter_updated_to(self, queryset: ReviewQuerySet, name: str, value) -> ReviewQuerySet:
-        # Inclusive of the whole day "to".
+        # Inclusive of the whole day "to" (and no bound at all for the last representable day).
+        if value >= date.max:
+            return queryset
         return queryset.filter(updated_at__lt=_start_of(value + timedelta(days=1)))
 
     def filter_queryset(self, queryset: ReviewQuerySet) -> ReviewQuerySet:

@@ -273,3 +273,22 @@ def _bulk_reviews(project, user, scorers, count):
             },
             reasoning=f"review {i}",
         )
+
+
+def test_extreme_filter_values_are_never_a_500(reviewer_client, url, project, reviews, scorers):
+    accuracy = scorers["accuracy"].pk
+    for value in ["1e400", "-1e400", "9" * 40, "NaN", "Infinity", "0.0000000000001"]:
+        response = reviewer_client.get(url, {"scorer": accuracy, "value_min": value, "value_max": value})
+        assert response.status_code == 200, value
+    for params in (
+        {"reviewer": "9" * 30},
+        {"scorer": "9" * 30},
+        {"page": "9" * 30},
+        {"updated_from": "9999-12-31"},
+        {"updated_to": "9999-12-31"},
+        {"updated_from": "0001-01-01", "updated_to": "0001-01-01"},
+    ):
+        assert reviewer_client.get(url, params).status_code == 200, params
+        export = reviewer_client.get(export_url(project, "csv"), params)
+        assert export.status_code == 200, params
+        b"".join(export.streaming_content)
