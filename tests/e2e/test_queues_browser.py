@@ -192,3 +192,37 @@ def test_two_reviewers_on_one_queue_never_get_the_same_trace(live_server, browse
     # still counts all six as pending.
     expect(bob.locator("[data-queue-position]")).to_contain_text("of 6 pending")
     assert problems == []
+
+
+def test_add_to_queue_from_the_trace_page_creates_moves_and_removes(live_server, browser):
+    from playwright.sync_api import expect
+
+    project = ProjectFactory(slug="support", name="Support bot")
+    MembershipFactory(project=project, user=UserFactory(username="rita"), role="reviewer")
+    ReviewQueueFactory(project=project, name="Existing")
+    trace = TraceFactory(project=project, trace_id="t:1")
+
+    problems: list[str] = []
+    page = new_page(browser, live_server, "rita", problems)
+    page.goto(live_server.url + trace.get_absolute_url())
+    dialog = page.locator("#queue-add")
+
+    # Create a queue inline.
+    dialog.get_by_text("Add to queue…").click()
+    dialog.locator("input[name=new_name]").fill("Tone <check>")
+    dialog.get_by_role("button", name="Add").click()
+    expect(dialog).to_contain_text("Added to “Tone <check>”")
+    expect(dialog.locator(".queue-pending")).to_contain_text("Pending in Tone <check>")
+
+    # Move it to the existing queue.
+    dialog.get_by_text("Move to queue…").click()
+    dialog.locator("select[name=queue]").select_option(label="Existing")
+    dialog.get_by_role("button", name="Add").click()
+    expect(dialog).to_contain_text("Moved to “Existing”")
+    assert QueueItem.objects.pending().get(trace=trace).queue.name == "Existing"
+
+    # Remove it again (a plain form post that comes back to the trace page).
+    dialog.get_by_role("button", name="Remove from queue").click()
+    expect(page.locator("#queue-add .queue-pending")).to_have_count(0)
+    assert not QueueItem.objects.pending().filter(trace=trace).exists()
+    assert problems == []
