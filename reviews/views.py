@@ -12,7 +12,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
@@ -36,6 +36,8 @@ PAGE_SIZE = 50
 
 
 def _trace(access: ProjectAccess, trace_id: str) -> Trace:
+    if "\x00" in trace_id:  # PostgreSQL refuses NUL in a query parameter; no trace id holds one
+        raise Http404
     return get_object_or_404(Trace.objects.for_project(access.project), trace_id=trace_id)
 
 

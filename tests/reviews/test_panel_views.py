@@ -72,6 +72,9 @@ def test_member_of_another_project_gets_404(client, outsider, trace):
 
 def test_unknown_trace_is_404(reviewer_client, project):
     assert reviewer_client.get(reverse("reviews:panel", args=[project.slug, "nope"])).status_code == 404
+    nul = reverse("reviews:panel", args=[project.slug, "a\x00b"])
+    assert reviewer_client.get(nul).status_code == 404
+    assert reviewer_client.post(nul, {"save": "1"}).status_code == 404
 
 
 def test_viewer_reads_but_cannot_write(client, viewer, trace, reviewer):
