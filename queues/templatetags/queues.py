@@ -10,9 +10,12 @@ claim is taken or refreshed (a reload keeps the claim alive).
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django import template
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils import timezone
 
 from projects.access import ProjectAccess
 from projects.models import Project
@@ -168,3 +171,15 @@ def pending_queues(traces) -> dict[int, ReviewQueue]:
 @register.filter
 def queue_for(pending: dict, trace: Trace) -> ReviewQueue | None:
     return pending.get(trace.pk) if pending else None
+
+
+@register.filter
+def ago(value) -> str:
+    """ "just now" under a minute, else "5 minutes ago" (timesince alone says "0 minutes")."""
+    from django.utils.timesince import timesince
+
+    if not value:
+        return ""
+    if timezone.now() - value < timedelta(minutes=1):
+        return "just now"
+    return f"{timesince(value)} ago"

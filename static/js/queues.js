@@ -77,6 +77,7 @@
   function openFormInQueue() {
     var bar = queueBar();
     if (!bar || !bar.hasAttribute("data-queue-pending")) return;
+    if (bar.querySelector("[data-queue-claimed]")) return; // someone else is on it: just look
     var panel = document.querySelector('#review-panel[data-mode="view"]');
     var open = panel && panel.querySelector('a.primary[href*="mode=edit"]');
     if (open) open.click();

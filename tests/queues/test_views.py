@@ -75,7 +75,14 @@ def test_deleted_queue_is_404(reviewer_client, queue):
 def test_list_shows_pending_count_and_oldest_age(
     reviewer_client, project, queue, items, django_assert_max_num_queries
 ):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
     services.close_item_for_trace(trace=items[0].trace)
+    # The oldest *pending* item counts: the closed one was older still.
+    QueueItem.objects.filter(pk=items[0].pk).update(added_at=timezone.now() - timedelta(days=9))
+    QueueItem.objects.filter(pk=items[1].pk).update(added_at=timezone.now() - timedelta(hours=3))
     for n in range(5):
         ReviewQueueFactory(project=project, name=f"Other {n}")
     # Session, user, membership (+ its visit stamp), project switcher, queues: not one per queue.
@@ -84,7 +91,7 @@ def test_list_shows_pending_count_and_oldest_age(
     html = response.content.decode()
     assert "Needs a look" in html
     assert 'data-pending="2"' in html
-    assert " ago" in html
+    assert "3\xa0hours ago" in html
 
 
 def test_reviewer_creates_a_queue(reviewer_client, project):
