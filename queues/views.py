@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
+from django_htmx.middleware import HtmxDetails
 
 from projects.access import get_project_access
 from projects.models import Project, Role
@@ -28,6 +29,10 @@ from traces.links import trace_url
 from traces.models import Trace
 
 PAGE_SIZE = 50
+
+
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
 
 
 def _render(
@@ -66,7 +71,7 @@ def _safe_next(request: HttpRequest, fallback: str) -> str:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def queue_list(request: HttpRequest, slug: str) -> HttpResponse:
+def queue_list(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     access = get_project_access(request, slug, Role.REVIEWER if request.method == "POST" else Role.VIEWER)
     project = access.project
     form = QueueForm(request.POST or None)
@@ -95,7 +100,7 @@ def queue_list(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @login_required
-def queue_detail(request: HttpRequest, slug: str, queue_id: int) -> HttpResponse:
+def queue_detail(request: HtmxHttpRequest, slug: str, queue_id: int) -> HttpResponse:
     access = get_project_access(request, slug)
     queue = _queue_or_404(access.project, queue_id)
     items = (
@@ -194,7 +199,7 @@ def item_open(request: HttpRequest, slug: str, queue_id: int, item_id: int) -> H
 
 @login_required
 @require_POST
-def item_remove(request: HttpRequest, slug: str, queue_id: int, item_id: int) -> HttpResponse:
+def item_remove(request: HtmxHttpRequest, slug: str, queue_id: int, item_id: int) -> HttpResponse:
     access = get_project_access(request, slug, Role.REVIEWER)
     queue = _queue_or_404(access.project, queue_id)
     item = get_object_or_404(QueueItem.objects.filter(queue=queue).select_related("trace"), pk=item_id)
@@ -227,7 +232,7 @@ def _target_queue(form: AddToQueueForm, project: Project, user) -> ReviewQueue:
 
 @login_required
 @require_POST
-def add_trace(request: HttpRequest, slug: str) -> HttpResponse:
+def add_trace(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     """The trace page's "Add to queue" dialog: one trace, into a chosen or a new queue."""
     access = get_project_access(request, slug, Role.REVIEWER)
     project = access.project
@@ -285,7 +290,7 @@ def _single_message(result: services.EnqueueResult, queue: ReviewQueue | None) -
 
 @login_required
 @require_POST
-def bulk_add(request: HttpRequest, slug: str) -> HttpResponse:
+def bulk_add(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     """Add the selected rows of the traces list, or all traces matching its filters, to a queue.
 
     "All matching" re-runs the traces list's own FilterSet on the submitted querystring, so the
@@ -324,7 +329,9 @@ def bulk_add(request: HttpRequest, slug: str) -> HttpResponse:
     return _bulk_response(request, back, result=result, queue=queue)
 
 
-def _bulk_response(request, back: str, *, error=None, result=None, queue=None) -> HttpResponse:
+def _bulk_response(
+    request: HtmxHttpRequest, back: str, *, error=None, result=None, queue=None
+) -> HttpResponse:
     if request.htmx:
         context = {"error": error, "result": result, "queue": queue}
         return render(request, "queues/bulk_result.html", context, status=400 if error else 200)

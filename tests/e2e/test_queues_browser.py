@@ -132,6 +132,14 @@ def test_build_a_queue_from_filters_and_review_it_from_the_keyboard(live_server,
         expect(outcome).to_be_visible()
         page.keyboard.press("2")
         expect(outcome.locator("input[value=escalated]")).to_be_checked()
+        if n == 0:
+            # Typing in a field fires no shortcut (j, k, digits, ?); Ctrl+Enter still saves.
+            here = page.url
+            page.locator("#review-panel textarea").focus()
+            page.keyboard.type("jk 1? wrong escalation")
+            expect(outcome.locator("input[value=escalated]")).to_be_checked()
+            expect(page.locator("[data-shortcuts-overlay]")).to_be_hidden()
+            assert page.url == here
         page.keyboard.press("Control+Enter")
         if n < 4:
             page.wait_for_url(lambda url, seen=page.url: url != seen)
@@ -140,6 +148,7 @@ def test_build_a_queue_from_filters_and_review_it_from_the_keyboard(live_server,
     assert sorted(reviewed) == sorted(before_december)
     reviews = Review.objects.filter(trace__project=project, deleted_at__isnull=True)
     assert set(reviews.values_list("trace__trace_id", flat=True)) == before_december
+    assert reviews.get(trace__trace_id=reviewed[0]).reasoning == "jk 1? wrong escalation"
     assert QueueItem.objects.pending().filter(queue=queue).count() == 0
 
     page.goto(f"{live_server.url}/p/support/reviews/")
