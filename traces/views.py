@@ -26,6 +26,8 @@ from traces.pagination import PAGE_SIZE, capped_count, keyset_page
 from traces.tree import build_tree, default_selection, flatten, summarise_event
 
 MAX_HEADER_EVENTS = 100
+# Query parameters of the trace page that other parts of the app put there (queue context).
+CONTEXT_PARAMS = ("queue",)
 
 
 def _fragment(request, target: str) -> bool:
@@ -85,8 +87,10 @@ def trace_detail(request, slug: str, trace_id: str) -> HttpResponse:
     roots = build_tree(trace.observations.in_tree().light().order_by("started_at", "id"), trace.trace_id)
     nodes = flatten(roots)
     page_url = trace_url(access.project.slug, trace.trace_id)
+    # Selecting a span keeps the page's context (`?queue=`, SPEC §9), so a reload stays in it.
+    kept = {name: request.GET[name] for name in CONTEXT_PARAMS if request.GET.get(name)}
     for node in nodes:  # one reverse() for the page, not one per node
-        node.url = f"{page_url}?{urlencode({'span': node.span_id})}"
+        node.url = f"{page_url}?{urlencode({'span': node.span_id, **kept})}"
     if span is None:
         first = default_selection(nodes)
         if first is not None:

@@ -314,3 +314,20 @@ def test_trace_absolute_url_encodes_slashes_and_opens_the_page(client, project, 
     client.force_login(reviewer)
     response = client.get(trace.get_absolute_url())
     assert response.status_code == 200 and b"a/../b:1" in response.content
+
+
+def test_span_links_keep_the_queue_context(client, project, reviewer):
+    from traces.ingest.normalise import ObservationIn, store_observations
+
+    store_observations(
+        project,
+        [
+            ObservationIn(trace_id="t-q", span_id="root", name="root"),
+            ObservationIn(trace_id="t-q", span_id="child", parent_id="root", name="child"),
+        ],
+    )
+    client.force_login(reviewer)
+    html = client.get(f"/p/{project.slug}/traces/t-q/?queue=7").content.decode()
+    assert "?span=child&amp;queue=7" in html
+    html = client.get(f"/p/{project.slug}/traces/t-q/").content.decode()
+    assert '?span=child"' in html
