@@ -17,7 +17,7 @@ from django.core.management import call_command
 
 from queues.models import QueueItem, ReviewQueue
 from reviews.models import Review
-from tests.conftest import CHROMIUM
+from tests.e2e.conftest import new_tab
 from tests.projects.factories import MembershipFactory, ProjectFactory, UserFactory
 from tests.queues.factories import QueueItemFactory, ReviewQueueFactory
 from tests.reviews.factories import make_scorer
@@ -26,32 +26,11 @@ from traces.models import Trace
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 PASSWORD = "pw-for-tests-1"
 
 
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
 def new_page(browser, live_server, username: str, problems: list[str]):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(10_000)
+    page = new_tab(browser)
     page.on("pageerror", lambda e: problems.append(f"{username}: {e}"))
     page.on("console", lambda m: problems.append(f"{username}: {m.text}") if m.type == "error" else None)
     page.goto(live_server.url + "/login/")

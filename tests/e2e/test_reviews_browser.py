@@ -14,35 +14,11 @@ import pytest
 from django.core.management import call_command
 
 from reviews.models import Review
-from tests.conftest import CHROMIUM
 from tests.projects.factories import MembershipFactory, ProjectFactory, UserFactory
 from tests.reviews.factories import make_scorer
 from traces.models import Trace
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-
-
-@pytest.fixture
-def page():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        yield page
-        browser.close()
 
 
 def test_reviewer_scores_a_trace_then_finds_and_exports_the_review(live_server, page, fixtures_dir):

@@ -9,22 +9,12 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from tests.conftest import CHROMIUM
 from tests.projects.factories import MembershipFactory, ProjectFactory, UserFactory
 from traces.ingest.normalise import ObservationIn, store_observations
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 EVIL = "Sure! <script>alert(1)</script> and <img src=x onerror=alert(2)> done"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
 
 def _data(project):
@@ -83,26 +73,13 @@ def _data(project):
     store_observations(project, items)
 
 
-@pytest.fixture
-def browser_page():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
-        page.set_default_timeout(10_000)
-        yield page
-        browser.close()
-
-
-def test_reviewer_filters_opens_a_trace_and_reads_html_as_text(live_server, browser_page):
+def test_reviewer_filters_opens_a_trace_and_reads_html_as_text(live_server, page):
     from playwright.sync_api import expect
 
     user = UserFactory(username="rita")
     project = ProjectFactory(slug="support", name="Support bot")
     MembershipFactory(user=user, project=project, role="reviewer")
     _data(project)
-    page = browser_page
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     errors: list[str] = []
