@@ -27,8 +27,11 @@ class FakeOpenAI:
         prompt_tokens: int = 21,
         completion_tokens: int = 8,
         status: int = 200,
+        response_model: str | None = None,
     ):
         self.reply = reply
+        # A dated model name in answers, as OpenAI gives ("gpt-4o-mini" -> "gpt-4o-mini-2024-07-18").
+        self.response_model = response_model
         self.prompt_tokens = prompt_tokens
         self.completion_tokens = completion_tokens
         self.status = status
@@ -77,6 +80,7 @@ class FakeOpenAI:
             return self._error(handler, self.status, f"fake error {self.status}", "server_error")
         if model.startswith("fail"):
             return self._error(handler, 404, f"The model `{model}` does not exist", "model_not_found")
+        model = self.response_model or model
         path = handler.path.rstrip("/")
         if path.endswith("/chat/completions"):
             if body.get("stream"):

@@ -24,13 +24,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from projects.models import IngestionKey
 from tests.projects.factories import MembershipFactory
-from tests.traces.otel_fakes import (
-    ANSWER,
-    COMPLETION_TOKENS,
-    PROMPT_TOKENS,
-    RESPONSE_MODEL,
-    fake_openai_server,
-)
+from tests.traces.fakes import FakeOpenAI
 from traces.models import Observation, Trace
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -38,6 +32,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 SYSTEM_PROMPT = "You are terse."
 QUESTION = "What is the capital of France?"
 MESSAGES = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": QUESTION}]
+ANSWER = "Paris is the capital of France."
+RESPONSE_MODEL = "gpt-4o-mini-2024-07-18"
+PROMPT_TOKENS = 21
+COMPLETION_TOKENS = 8
 
 
 @pytest.fixture
@@ -47,7 +45,12 @@ def issued(project):
 
 @pytest.fixture
 def openai_server() -> Iterator:
-    with fake_openai_server() as server:
+    with FakeOpenAI(
+        reply=ANSWER,
+        response_model=RESPONSE_MODEL,
+        prompt_tokens=PROMPT_TOKENS,
+        completion_tokens=COMPLETION_TOKENS,
+    ) as server:
         yield server
 
 
