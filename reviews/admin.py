@@ -11,7 +11,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from reviews.models import Review, ReviewRevision, ReviewScore
+from reviews.models import Review, ReviewRevision, ReviewScore, ReviewScoreOption
 
 
 class DeletedFilter(admin.SimpleListFilter):
@@ -93,6 +93,16 @@ class ReviewScoreAdmin(ReadOnlyMixin, admin.ModelAdmin):
     @admin.display(description="value")
     def display(self, score: ReviewScore) -> str:
         return score.display
+
+
+@admin.register(ReviewScoreOption)
+class ReviewScoreOptionAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """The index rows behind option filters, derived from the scores; shown for inspection only."""
+
+    list_display = ["score", "scorer", "key"]
+    list_filter = ["scorer"]
+    search_fields = ["key", "score__review__trace__trace_id"]
+    list_select_related = ["score__review__trace", "scorer"]
 
 
 @admin.register(ReviewRevision)
