@@ -39,3 +39,20 @@ def new_tab(browser, *, width: int = 1400, height: int = 1000):
 @pytest.fixture
 def page(browser):
     return new_tab(browser)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_live_server_connections(django_db_setup, django_db_blocker):
+    """The live server's request threads can leave an idle PostgreSQL session behind (seen after
+    a browser's keep-alive requests), and PostgreSQL then refuses to drop the test database at the
+    end of the run. Torn down before `django_db_setup`, this ends those sessions first."""
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
