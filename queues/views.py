@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
+from django_htmx.http import trigger_client_event
 from django_htmx.middleware import HtmxDetails
 
 from projects.access import get_project_access
@@ -334,7 +335,11 @@ def _bulk_response(
 ) -> HttpResponse:
     if request.htmx:
         context = {"error": error, "result": result, "queue": queue}
-        return render(request, "queues/bulk_result.html", context, status=400 if error else 200)
+        response = render(request, "queues/bulk_result.html", context, status=400 if error else 200)
+        if not error:
+            # The traces list re-fetches its results (queue badges, cleared selection and form).
+            trigger_client_event(response, "traces-queued", after="settle")
+        return response
     if error:
         messages.error(request, error)
     else:

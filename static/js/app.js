@@ -84,6 +84,34 @@
       if (!d.contains(event.target)) d.removeAttribute("open");
     });
   });
+  // Refusals (400 invalid, 409 conflict, 422) that the server renders as an HTML fragment are
+  // meant to be shown in place, in the request's target: htmx does not swap 4xx by default, and in
+  // DEBUG django-htmx's helper would replace the whole page with the fragment. Full documents
+  // (Django's own error pages) are left to the default handling.
+  function isInPlaceRefusal(xhr) {
+    if (!xhr || [400, 409, 422].indexOf(xhr.status) === -1) return false;
+    var type = xhr.getResponseHeader("Content-Type") || "";
+    var body = String(xhr.responseText || "").replace(/^\s+/, "").slice(0, 15).toLowerCase();
+    return type.indexOf("text/html") === 0 && body.indexOf("<!doctype") !== 0 && body.indexOf("<html") !== 0;
+  }
+  // Capture phase on window runs before django-htmx's debug listener on document.
+  window.addEventListener("htmx:beforeOnLoad", function (event) {
+    if (isInPlaceRefusal(event.detail.xhr)) event.stopPropagation();
+  }, true);
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (isInPlaceRefusal(event.detail.xhr)) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+  // A new filter clears the last "added to queue" message (it is kept across result refreshes).
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var elt = event.detail.elt;
+    if (!elt || !elt.closest || !elt.closest("form.filters, .pager")) return;
+    var result = document.getElementById("bulk-result");
+    if (result) result.replaceChildren();
+  });
+
   document.addEventListener("keydown", function (event) {
     if (event.key === "Escape") {
       document.querySelectorAll("details[data-dropdown][open]").forEach(function (d) { d.removeAttribute("open"); });
