@@ -80,7 +80,9 @@ def new_public_key() -> str:
 
 def hash_key(raw: str) -> str:
     # Keys are 256 random bits, so a fast hash is as safe as a slow one and keeps ingestion cheap.
-    return hashlib.sha256(raw.encode()).hexdigest()
+    # "surrogatepass": a hostile key (a lone surrogate from JSON) hashes to an unknown key
+    # instead of raising; issued keys are ASCII, so their hashes are unchanged.
+    return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class IngestionKeyQuerySet(models.QuerySet):
@@ -132,8 +134,13 @@ class IngestionKey(models.Model):
     @classmethod
     def authenticate_pair(cls, public_key: str | None, secret: str | None) -> IngestionKey | None:
         """The active key whose secret is `secret`, if `public_key` is its public key (Langfuse auth)."""
-        if not public_key or not isinstance(public_key, str) or len(public_key) > 64:
-            return None
+        if (
+            not public_key
+            or not isinstance(public_key, str)
+            or len(public_key) > 64
+            or not public_key.isascii()
+        ):
+            return None  # compare_digest refuses non-ASCII text with a TypeError
         key = cls.authenticate(secret)
         if key is None or not secrets.compare_digest(key.public_key, public_key.strip()):
             return None

@@ -442,7 +442,7 @@ def test_nul_characters_and_junk_numbers_do_not_break_the_write(client, key, pro
             "00f067aa0ba902b7",
             name="nul\u0000name",
             attributes=[
-                *chat_attributes(tokens_in="many", tokens_out=-1),
+                *chat_attributes(tokens_in="many", tokens_out="none"),
                 {
                     "key": "gen_ai.output.messages",
                     "value": {"stringValue": json.dumps([{"role": "assistant", "content": "a\u0000b"}])},

@@ -17,15 +17,19 @@ never stops the others.
 from __future__ import annotations
 
 import importlib
-import json
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from django.db import DataError, IntegrityError
+
 from projects.models import Project
 from traces.ingest import langfuse, posthog
-from traces.ingest.normalise import ObservationIn, StoreResult, store_observations
+from traces.ingest.normalise import JsonError, ObservationIn, StoreResult, loads_json, store_observations
+
+logger = logging.getLogger(__name__)
 
 CHUNK = 1000
 
@@ -69,20 +73,36 @@ def import_file(
         report.rejected.append(Rejection(name, "file", f"cannot be read: {exc}"))
         return
     items: list[ObservationIn] = []
+    places: dict[int, str] = {}  # id(item) -> where it came from, for the last-line rejections
     for where, doc in _documents(text, name, report):
-        for item_where, item_or_reason in _records(doc):
-            if isinstance(item_or_reason, ObservationIn):
-                items.append(item_or_reason)
-            elif item_or_reason is None:
-                report.ignored += 1
-            else:
-                report.rejected.append(Rejection(name, _join(where, item_where), item_or_reason))
+        try:
+            for item_where, item_or_reason in _records(doc):
+                if isinstance(item_or_reason, ObservationIn):
+                    items.append(item_or_reason)
+                    places[id(item_or_reason)] = where
+                elif item_or_reason is None:
+                    report.ignored += 1
+                else:
+                    report.rejected.append(Rejection(name, _join(where, item_where), item_or_reason))
+        except RecursionError:
+            report.rejected.append(Rejection(name, where or "file", "nested too deeply"))
     del text
     # Stored grouped by trace: each trace is then refreshed once, not once per chunk it appears in.
     items.sort(key=lambda item: item.trace_id)
     done = 0
     for chunk in _trace_chunks(items):
-        report.stored.add(store_observations(project, chunk))
+        try:
+            stored = store_observations(project, chunk)
+        except (DataError, IntegrityError) as exc:
+            # Validation should make this unreachable; if the database still refuses a chunk,
+            # nothing of it was written (one transaction): report it and go on with the rest.
+            logger.exception("importing a chunk of %s failed", name)
+            where = ", ".join(sorted({places.get(id(i)) or "file" for i in chunk})[:5])
+            report.rejected.append(Rejection(name, where, f"{len(chunk)} records not stored: {exc}"))
+        else:
+            report.stored.add(stored)
+            for item, reason in stored.rejected:
+                report.rejected.append(Rejection(name, places.get(id(item)) or "file", reason))
         done += len(chunk)
         if progress:
             progress(done, len(items))
@@ -110,25 +130,22 @@ def _join(where: str, item_where: str) -> str:
 def _documents(text: str, name: str, report: ImportReport) -> Iterator[tuple[str, Any]]:
     """(location, document) for a JSON file or for each line of a JSON Lines file."""
     try:
-        yield "", json.loads(text)
+        yield "", loads_json(text)
         return
-    except RecursionError:
-        report.rejected.append(Rejection(name, "file", "JSON nested too deeply"))
-        return
-    except json.JSONDecodeError as whole_error:
+    except JsonError as whole_error:
         lines = text.splitlines()
         if len([line for line in lines if line.strip()]) < 2:
-            report.rejected.append(Rejection(name, "file", f"not valid JSON: {whole_error}"))
+            report.rejected.append(Rejection(name, "file", str(whole_error)))
             return
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            yield f"line {number}", json.loads(line)
-        except json.JSONDecodeError as exc:
-            report.rejected.append(Rejection(name, f"line {number}", f"not valid JSON: {exc.msg}"))
-        except RecursionError:
-            report.rejected.append(Rejection(name, f"line {number}", "JSON nested too deeply"))
+            doc = loads_json(line)
+        except JsonError as exc:
+            report.rejected.append(Rejection(name, f"line {number}", str(exc)))
+        else:
+            yield f"line {number}", doc
 
 
 Record = tuple[str, ObservationIn | str | None]  # (location, item | rejection reason | None = ignored)

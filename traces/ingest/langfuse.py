@@ -18,18 +18,18 @@ Reads `{"trace": {...}, "observations": [...]}` and the trace object with embedd
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from typing import Any
 
 from traces.ingest.normalise import (
     ObservationIn,
     RejectedEvent,
-    as_bigint,
+    as_cost,
+    as_count,
     as_datetime,
-    as_decimal,
     as_float,
     as_str,
+    loads_strict_json,
 )
 from traces.models import ObservationKind
 
@@ -171,35 +171,35 @@ def _observation(obs: Any, trace_id: str, session_id: str, user_id: str, *, root
         provider=_provider(metadata_raw),
         input=parse_json_text(obs.get("input")),
         output=parse_json_text(obs.get("output")),
-        input_tokens=as_bigint(
+        input_tokens=as_count(
             _first(usage, "input", "prompt_tokens", "promptTokens")
             or _first(legacy, "input", "promptTokens")
             or obs.get("inputUsage")
             or obs.get("promptTokens"),
             "input tokens",
         ),
-        output_tokens=as_bigint(
+        output_tokens=as_count(
             _first(usage, "output", "completion_tokens", "completionTokens")
             or _first(legacy, "output", "completionTokens")
             or obs.get("outputUsage")
             or obs.get("completionTokens"),
             "output tokens",
         ),
-        cache_read_tokens=as_bigint(
+        cache_read_tokens=as_count(
             _first(usage, "prompt_details.cache_read", "input_cache_read", "cache_read_input_tokens"),
             "cache read tokens",
         ),
-        reasoning_tokens=as_bigint(
+        reasoning_tokens=as_count(
             _first(usage, "completion_details.reasoning", "output_reasoning", "reasoning_tokens"),
             "reasoning tokens",
         ),
-        input_cost=as_decimal(
+        input_cost=as_cost(
             _first(cost, "input") or obs.get("inputCost") or obs.get("calculatedInputCost"), "input cost"
         ),
-        output_cost=as_decimal(
+        output_cost=as_cost(
             _first(cost, "output") or obs.get("outputCost") or obs.get("calculatedOutputCost"), "output cost"
         ),
-        total_cost=as_decimal(
+        total_cost=as_cost(
             _first(cost, "total") or obs.get("totalCost") or obs.get("calculatedTotalCost"), "total cost"
         ),
         is_error=level == "ERROR",
@@ -257,7 +257,8 @@ def parse_json_text(value: Any, depth: int = 2) -> Any:
         if not text or text[0] not in '{["':
             return value
         try:
-            value = json.loads(text)
+            # Strict: text with NaN or Infinity is not JSON, and stays the text it was sent as.
+            value = loads_strict_json(text)
         except (ValueError, RecursionError):
             return value
     return value

@@ -13,7 +13,7 @@ import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -30,6 +30,7 @@ MIN_YEAR, MAX_YEAR = 1900, 3000
 MAX_BIGINT = 2**63 - 1
 MAX_COST = Decimal(10) ** 9
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+_SURROGATES = re.compile("[\ud800-\udfff]")
 MAX_FIELD_BYTES = 1024 * 1024  # SPEC §8: a JSON field is stored whole up to 1 MB
 PREVIEW_LENGTH = 300
 TRUNCATED_MARKER = "$truncated"
@@ -74,46 +75,160 @@ class ObservationIn:
     metadata: dict = field(default_factory=dict)
 
     def validate(self) -> None:
-        if not isinstance(self.trace_id, str) or not self.trace_id.strip():
+        """Check and clean every field so that the row can always be written (RejectedEvent if not).
+
+        This is the one cleaning step for everything that reaches the database: ids are identity,
+        so an id that is not storable text (control characters, lone surrogates) rejects the
+        record; other text is cleaned (NUL and lone surrogates replaced by U+FFFD) and cut to its
+        column; numbers are checked against their columns; times are made UTC (PostgreSQL refuses
+        offsets beyond ±15:59); JSON content must be finite (NaN and Infinity are not JSON, and
+        PostgreSQL refuses them) and bounded in depth. Idempotent.
+        """
+        for label, value, required, limit in (
+            ("trace id", self.trace_id, True, MAX_ID_LENGTH),
+            # Before the span id, which is often the uuid: the message names what was sent.
+            ("uuid", self.event_uuid, False, 64),
+            ("span id", self.span_id, True, MAX_ID_LENGTH),
+            ("parent id", self.parent_id, False, MAX_ID_LENGTH),
+        ):
+            _check_id(label, value, required=required, limit=limit)
+        if not self.trace_id.strip():
             raise RejectedEvent("trace id is missing")
-        if len(self.trace_id) > MAX_ID_LENGTH:
-            raise RejectedEvent(f"trace id is longer than {MAX_ID_LENGTH} characters")
-        if not isinstance(self.span_id, str) or not self.span_id:
-            raise RejectedEvent("span id is missing")
-        if len(self.span_id) > MAX_ID_LENGTH:
-            raise RejectedEvent(f"span id is longer than {MAX_ID_LENGTH} characters")
-        if self.parent_id and len(self.parent_id) > MAX_ID_LENGTH:
-            raise RejectedEvent(f"parent id is longer than {MAX_ID_LENGTH} characters")
         if self.kind not in ObservationKind.values:
             raise RejectedEvent(f"kind {self.kind!r} is not one of {', '.join(ObservationKind.values)}")
-        for label, value in (
-            ("trace id", self.trace_id),
-            ("span id", self.span_id),
-            ("parent id", self.parent_id),
-        ):
-            if value and _CONTROL_CHARS.search(value):
-                raise RejectedEvent(f"{label} contains control characters")
-        if self.latency is not None and not (0 <= self.latency < MAX_LATENCY):
-            raise RejectedEvent("latency must be a number of seconds between 0 and 10 years")
-        if self.http_status is not None and not (0 <= self.http_status <= 999):
-            raise RejectedEvent(f"HTTP status {self.http_status} is not between 0 and 999")
-        # JSON content: bounded nesting (renderers walk it) and no NUL / lone surrogates, which
-        # PostgreSQL refuses; cleaned here so that a valid record can always be stored.
-        for name in ("input", "output", "model_parameters", "tools", "metadata"):
+        for name, limit in _TEXT_FIELDS.items():
+            setattr(self, name, as_str(getattr(self, name), max_length=limit, name=name))
+        if self.latency is not None:
+            self.latency = as_float(self.latency, "latency")
+            if not (0 <= self.latency < MAX_LATENCY):
+                raise RejectedEvent("latency must be a number of seconds between 0 and 10 years")
+        if self.http_status is not None:
+            self.http_status = as_int(self.http_status, "HTTP status")
+            if not (0 <= self.http_status <= 999):
+                raise RejectedEvent(f"HTTP status {self.http_status} is not between 0 and 999")
+        for name in _COUNT_FIELDS:
+            value = getattr(self, name)
+            if value is not None:
+                setattr(self, name, as_count(value, name))
+        for name in _COST_FIELDS:
+            value = getattr(self, name)
+            if value is not None:
+                setattr(self, name, as_cost(value, name))
+        for name in ("started_at", "ended_at"):
+            value = getattr(self, name)
+            if value is not None:
+                setattr(self, name, as_datetime(value, name))
+        self.is_error = bool(self.is_error)
+        for name in _JSON_FIELDS:
             setattr(self, name, clean_json(getattr(self, name), name))
         if not isinstance(self.metadata, dict):
             self.metadata = {"value": self.metadata} if self.metadata is not None else {}
 
 
+# Text columns and their lengths (the ids are checked, not cleaned: see _check_id).
+_TEXT_FIELDS = {
+    "type_label": 50,
+    "name": 255,
+    "source": 20,
+    "model": 255,
+    "provider": 100,
+    "error": MAX_FIELD_BYTES,
+    "stop_reason": 100,
+    "session_id": 255,
+    "distinct_id": 255,
+}
+_COUNT_FIELDS = ("input_tokens", "output_tokens", "cache_read_tokens", "reasoning_tokens")
+_COST_FIELDS = ("input_cost", "output_cost", "total_cost")
+_JSON_FIELDS = ("input", "output", "model_parameters", "tools", "metadata")
+
+
+def _check_id(label: str, value: Any, *, required: bool, limit: int) -> None:
+    if not isinstance(value, str):
+        raise RejectedEvent(f"{label} must be a string")
+    if not value:
+        if required:
+            raise RejectedEvent(f"{label} is missing")
+        return
+    if len(value) > limit:
+        raise RejectedEvent(f"{label} is longer than {limit} characters")
+    if _CONTROL_CHARS.search(value):
+        raise RejectedEvent(f"{label} contains control characters")
+    if not _is_storable(value):
+        # An id is identity: silently replacing a character would merge or split traces.
+        raise RejectedEvent(f"{label} is not valid Unicode (it contains a lone surrogate)")
+
+
+def _is_storable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+class JsonError(ValueError):
+    """A text that is not a JSON document; the message says why."""
+
+
+def loads_json(text: str | bytes) -> Any:
+    """Decode a JSON document, with every way decoding can fail turned into JsonError.
+
+    `json.loads` raises JSONDecodeError for bad syntax, but also a plain ValueError for an
+    integer of more than 4300 digits, RecursionError for deep nesting and UnicodeDecodeError for
+    bytes that are not UTF-8. NaN, Infinity, -Infinity and numbers too large for a float decode
+    to non-finite floats, as Python does: they are valid in the document, and the record that
+    contains one is rejected by `ObservationIn.validate()` (JSON content must be finite), so the
+    other records of a batch are still stored.
+    """
+    try:
+        if isinstance(text, bytes):
+            text = text.decode("utf-8-sig")
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise JsonError(f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except UnicodeDecodeError:
+        raise JsonError("not UTF-8 text") from None
+    except RecursionError:
+        raise JsonError("JSON nested too deeply") from None
+    except ValueError:  # the only other ValueError: Python's limit on integer digits
+        raise JsonError("not valid JSON: a number has more than 4300 digits") from None
+
+
+def _reject_non_finite(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"{text[:40]} is out of range")
+    return number
+
+
+def loads_strict_json(text: str) -> Any:
+    """Decode JSON text found *inside* a value (an attribute, an exported field), strictly.
+
+    ValueError (and RecursionError) when it is not strict JSON: no NaN or Infinity, no float
+    overflow. The callers then keep the value as the text it was sent as: it was valid text.
+    """
+    return json.loads(text, parse_constant=_reject_non_finite, parse_float=_finite_float)
+
+
 # --- coercion helpers shared by the format modules -------------------------------------------
 
 
-def as_str(value: Any, *, max_length: int = 255) -> str:
+def as_str(value: Any, *, max_length: int = 255, name: str = "a text field") -> str:
+    """Text for a column: cleaned (see clean_text) and cut to `max_length`."""
     if value is None:
         return ""
     if not isinstance(value, str):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise RejectedEvent(f"{name} must not be NaN or Infinity")
         if isinstance(value, (dict, list)):
-            value = json.dumps(value, ensure_ascii=False, default=str)
+            try:
+                value = json.dumps(value, ensure_ascii=False, default=str, allow_nan=False)
+            except (ValueError, RecursionError):
+                raise RejectedEvent(f"{name} is not valid JSON (NaN, Infinity or too deep)") from None
         else:
             value = str(value)
     return clean_text(value[:max_length])
@@ -126,20 +241,26 @@ def clean_text(value: str) -> str:
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        value = value.encode("utf-8", "replace").decode("utf-8")
+        value = _SURROGATES.sub("\ufffd", value)
     return value
 
 
 def clean_json(value: Any, name: str = "value") -> Any:
     """`value` checked for nesting depth, with its strings cleaned when needed (RejectedEvent)."""
-    if value is None or isinstance(value, (bool, int, float)):
+    if value is None or isinstance(value, (bool, int)):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise RejectedEvent(f"{name} contains NaN or Infinity, which JSON does not allow")
         return value
     if isinstance(value, str):
         return clean_text(value)
     _check_depth(value, name)
     try:
-        text = json.dumps(value, ensure_ascii=False, default=str)
-    except (TypeError, ValueError, RecursionError):
+        text = json.dumps(value, ensure_ascii=False, default=str, allow_nan=False)
+    except ValueError:
+        raise RejectedEvent(f"{name} contains NaN or Infinity, which JSON does not allow") from None
+    except (TypeError, RecursionError):
         raise RejectedEvent(f"{name} is not valid JSON") from None
     try:
         text.encode("utf-8")
@@ -210,7 +331,7 @@ def as_float(value: Any, name: str) -> float | None:
         raise RejectedEvent(f"{name} must be a number, not a boolean")
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise RejectedEvent(f"{name} must be a number, got {str(value)[:40]!r}") from None
     if not math.isfinite(number):
         raise RejectedEvent(f"{name} must be a finite number")
@@ -222,14 +343,36 @@ def as_decimal(value: Any, name: str) -> Decimal | None:
         return None
     if isinstance(value, bool):
         raise RejectedEvent(f"{name} must be a number, not a boolean")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise RejectedEvent(f"{name} must be a finite number")
     try:
-        number = Decimal(str(value))
+        number = value if isinstance(value, Decimal) else Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
         raise RejectedEvent(f"{name} must be a number, got {str(value)[:40]!r}") from None
     # Below 1e9: SQLite keeps decimals as floats, and 1e10 would read back as 11 integer digits.
-    if not number.is_finite() or abs(number) >= MAX_COST:
-        raise RejectedEvent(f"{name} is out of range")
-    return number.quantize(Decimal("1e-10"))
+    # Compared before any arithmetic: abs() or quantize() of 1e999999999 raise decimal.Overflow.
+    if not number.is_finite() or number.copy_abs() >= MAX_COST:
+        raise RejectedEvent(f"{name} is out of range (at most {MAX_COST - 1})")
+    try:
+        return number.quantize(Decimal("1e-10"))
+    except ArithmeticError:  # more digits than the context holds (1e-999999)
+        raise RejectedEvent(f"{name} is out of range") from None
+
+
+def as_count(value: Any, name: str) -> int | None:
+    """A token count: a whole number from 0 to the largest bigint."""
+    number = as_bigint(value, name)
+    if number is not None and number < 0:
+        raise RejectedEvent(f"{name} must not be negative")
+    return number
+
+
+def as_cost(value: Any, name: str) -> Decimal | None:
+    """A cost in USD: a decimal from 0 up to (not including) 1e9."""
+    number = as_decimal(value, name)
+    if number is not None and number < 0:
+        raise RejectedEvent(f"{name} must not be negative")
+    return number
 
 
 def as_bool(value: Any) -> bool:
@@ -253,7 +396,7 @@ def as_datetime(value: Any, name: str) -> datetime | None:
         elif number > 1e11:  # milliseconds
             number /= 1e3
         try:
-            parsed = datetime.fromtimestamp(number, tz=timezone.UTC)
+            parsed = datetime.fromtimestamp(number, tz=UTC)
         except (OverflowError, OSError, ValueError):
             raise RejectedEvent(f"{name} is not a valid time") from None
     elif isinstance(value, str):
@@ -267,11 +410,15 @@ def as_datetime(value: Any, name: str) -> datetime | None:
     else:
         raise RejectedEvent(f"{name} must be a time string")
     if timezone.is_naive(parsed):
-        parsed = parsed.replace(tzinfo=timezone.UTC)
+        parsed = parsed.replace(tzinfo=UTC)
     # Bounded so that adding a latency can never overflow, and every database can store it.
     if not (MIN_YEAR <= parsed.year < MAX_YEAR):
         raise RejectedEvent(f"{name} is out of range (years {MIN_YEAR}–{MAX_YEAR - 1})")
-    return parsed
+    # Stored in UTC: PostgreSQL refuses offsets beyond ±15:59, which Python parses (+16:00).
+    try:
+        return parsed.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise RejectedEvent(f"{name} is out of range") from None
 
 
 def clip_json(value: Any) -> Any:
@@ -364,6 +511,9 @@ class StoreResult:
     observations_created: int = 0
     observations_updated: int = 0
     observations_unchanged: int = 0
+    # Records the last-line check in store_observations refused: (record, reason). Empty when
+    # the caller validated first, as it should, to report rejections with their index.
+    rejected: list[tuple[ObservationIn, str]] = field(default_factory=list)
 
     @property
     def traces_created(self) -> int:
@@ -392,6 +542,7 @@ class StoreResult:
         self.observations_created += other.observations_created
         self.observations_updated += other.observations_updated
         self.observations_unchanged += other.observations_unchanged
+        self.rejected += other.rejected
 
 
 _OBSERVATION_FIELDS = [
@@ -452,12 +603,24 @@ def _chunks(values: list, size: int = _LOOKUP_CHUNK):
 def store_observations(project: Project, items: list[ObservationIn]) -> StoreResult:
     """Upsert a batch of observations and refresh the derived fields of the traces they touch.
 
-    `items` must be valid (call `ObservationIn.validate()` on each first and drop the rejected).
+    Call `ObservationIn.validate()` on each item first to report rejections with their index;
+    every item is validated here again as the last line of defence (validation is idempotent),
+    and one that fails is left out and listed in `result.rejected`, so one bad record can never
+    make the database refuse the whole batch.
     Queries: a constant handful for the whole batch (plus one per 500-2000 rows for the bulk
     writes and id look-ups), never one per event. A later copy of a span (same trace and span id)
     replaces the stored one; an identical copy is left alone and counted as unchanged.
     """
     result = StoreResult()
+    valid = []
+    for item in items:
+        try:
+            item.validate()
+        except RejectedEvent as exc:
+            result.rejected.append((item, str(exc)))
+        else:
+            valid.append(item)
+    items = valid
     if not items:
         return result
     now = timezone.now()

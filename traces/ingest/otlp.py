@@ -26,6 +26,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -43,10 +44,13 @@ from traces.ingest.normalise import (
     ObservationIn,
     RejectedEvent,
     as_bigint,
-    as_decimal,
+    as_cost,
     as_str,
+    loads_strict_json,
 )
 from traces.models import ObservationKind
+
+logger = logging.getLogger(__name__)
 
 SOURCE = "otlp"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -114,6 +118,12 @@ def parse_otlp_json(doc: dict) -> tuple[list[ObservationIn], list[dict]]:
                     item.validate()
                 except RejectedEvent as exc:
                     rejected.append({"index": index, "reason": str(exc)})
+                except RecursionError:
+                    rejected.append({"index": index, "reason": "the span is nested too deeply"})
+                except (TypeError, ValueError, ArithmeticError) as exc:
+                    # Input the mapping did not foresee: this span is refused, the export is not.
+                    logger.warning("OTLP span %d could not be mapped: %r", index, exc)
+                    rejected.append({"index": index, "reason": "the span could not be read"})
                 else:
                     items.append(item)
                 index += 1
@@ -550,36 +560,44 @@ def _usage(item: ObservationIn, attrs: _Attrs) -> None:
         item.input_tokens = _number(detail("total"), "total tokens")
 
 
-def _money(value: Any) -> Decimal | None:
-    try:
-        return as_decimal(value, "cost")
-    except RejectedEvent:
-        return None
+def _money(value: Any, name: str) -> Decimal | None:
+    # A cost that is not a number, negative or out of range refuses the span (like PostHog's).
+    return as_cost(value, name)
 
 
 def _cost(item: ObservationIn, attrs: _Attrs) -> None:
     details = _json_value(attrs.get("langfuse.observation.cost_details"))
     details = details if isinstance(details, dict) else {}
     item.input_cost = _money(
-        details.get("input") if details else attrs.get("llm.cost.prompt", "gen_ai.usage.input_cost")
+        details.get("input") if details else attrs.get("llm.cost.prompt", "gen_ai.usage.input_cost"),
+        "langfuse.observation.cost_details.input" if details else "input cost (llm.cost.prompt)",
     )
     item.output_cost = _money(
-        details.get("output") if details else attrs.get("llm.cost.completion", "gen_ai.usage.output_cost")
+        details.get("output") if details else attrs.get("llm.cost.completion", "gen_ai.usage.output_cost"),
+        "langfuse.observation.cost_details.output" if details else "output cost (llm.cost.completion)",
     )
     item.total_cost = _money(
-        details.get("total") if details else attrs.get("llm.cost.total", "gen_ai.usage.cost")
+        details.get("total") if details else attrs.get("llm.cost.total", "gen_ai.usage.cost"),
+        "langfuse.observation.cost_details.total" if details else "cost (llm.cost.total / gen_ai.usage.cost)",
     )
 
 
 def _json_value(value: Any) -> Any:
-    """Attribute values that carry JSON arrive as strings: decode them, else keep the string."""
+    """Attribute values that carry JSON arrive as strings: decode them, else keep the string.
+
+    Decoded strictly: text with NaN or Infinity (what Python's json.dumps writes for them) is not
+    JSON and stays the text it was sent as. JSON nested beyond Python's stack refuses the span,
+    like any value nested too deeply (see normalise.clean_json).
+    """
     if isinstance(value, str):
         text = value.strip()
         if text[:1] in ("{", "[", '"'):
             try:
-                return json.loads(text)
+                return loads_strict_json(text)
             except ValueError:
                 return value
+            except RecursionError:
+                raise RejectedEvent("an attribute holds JSON nested too deeply") from None
     return value
 
 
@@ -974,7 +992,10 @@ def _errors(item: ObservationIn, attrs: _Attrs, span: dict, events: list[dict]) 
     status = _get(span, "status")
     status = status if isinstance(status, dict) else {}
     messages: list[str] = []
-    is_error = status.get("code") in _STATUS_ERROR
+    code = _get(status, "code")
+    if code is not None and (isinstance(code, bool) or not isinstance(code, (int, str))):
+        raise RejectedEvent("status.code must be a number or a status code name")
+    is_error = code in _STATUS_ERROR
     if is_error and status.get("message"):
         messages.append(str(status["message"]))
     error_type = attrs.peek("error.type")  # kept in the metadata too: it names the exception class

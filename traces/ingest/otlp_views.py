@@ -8,8 +8,9 @@ every ingestion endpoint.
 
 from __future__ import annotations
 
-import json
+import logging
 
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -23,8 +24,10 @@ from traces.ingest.http import (
     read_body,
     unauthorized,
 )
-from traces.ingest.normalise import store_observations
+from traces.ingest.normalise import JsonError, loads_json, store_observations
 from traces.ingest.otlp import OtlpError, export_response, parse_otlp_json, parse_otlp_protobuf
+
+logger = logging.getLogger(__name__)
 
 PROTOBUF_TYPES = {"application/x-protobuf", "application/protobuf"}
 JSON_TYPES = {"application/json"}
@@ -55,9 +58,9 @@ def _export(request: HttpRequest, key: IngestionKey | None) -> HttpResponse:
         body = read_body(request, BATCH_LIMIT)
         if as_json:
             try:
-                doc = json.loads(body)
-            except (ValueError, UnicodeDecodeError) as exc:
-                raise OtlpError(f"body is not valid JSON: {exc}") from None
+                doc = loads_json(body)
+            except JsonError as exc:
+                raise OtlpError(f"body is {exc}") from None
             items, rejected = parse_otlp_json(doc)
         else:
             items, rejected = parse_otlp_protobuf(body)
@@ -65,7 +68,18 @@ def _export(request: HttpRequest, key: IngestionKey | None) -> HttpResponse:
         return exc.response()
     except OtlpError as exc:
         return JsonResponse({"error": str(exc)}, status=400)
-    store_observations(key.project, items)
+    except RecursionError:
+        # Spans are mapped one by one (a deep span is refused alone); this is the structure
+        # around them (resource attributes, for instance).
+        return JsonResponse({"error": "body is nested too deeply"}, status=400)
+    try:
+        store_observations(key.project, items)
+    except DatabaseError:
+        # Every span is validated for every column first, so this is an outage, not bad data.
+        logger.exception("storing an OTLP export failed")
+        return JsonResponse(
+            {"error": "the export could not be stored; nothing was written, retry later"}, status=503
+        )
     payload, response_type = export_response(rejected, as_json=as_json)
     return HttpResponse(payload, content_type=response_type)
 

@@ -27,25 +27,30 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.utils import timezone
 
+from projects.models import IngestionKey, hash_key
 from traces.ingest.normalise import (
     MAX_ID_LENGTH,
     ObservationIn,
     RejectedEvent,
-    as_bigint,
     as_bool,
+    as_cost,
+    as_count,
     as_datetime,
-    as_decimal,
     as_float,
     as_int,
     as_str,
 )
 from traces.models import ObservationKind
+
+logger = logging.getLogger(__name__)
 
 KINDS = {
     "$ai_generation": ObservationKind.GENERATION,
@@ -100,11 +105,21 @@ class ParseResult:
     rejected: list[tuple[int, str]] = field(default_factory=list)
 
 
-def parse_events(events: list[Any], *, defaults: dict | None = None) -> ParseResult:
-    """Parse and validate every event; a bad event is reported by its index, never half-kept."""
+def parse_events(
+    events: list[Any], *, defaults: dict | None = None, skip: Mapping[int, str] | None = None
+) -> ParseResult:
+    """Parse and validate every event; a bad event is reported by its index, never half-kept.
+
+    `skip` maps indexes already refused by the caller (an event with another project's key) to
+    their reason; they are reported in order with the others.
+    """
     result = ParseResult()
     now = timezone.now()
+    skip = skip or {}
     for index, event in enumerate(events):
+        if index in skip:
+            result.rejected.append((index, skip[index]))
+            continue
         try:
             item = parse_event(event, now=now, defaults=defaults)
         except RejectedEvent as exc:
@@ -112,6 +127,11 @@ def parse_events(events: list[Any], *, defaults: dict | None = None) -> ParseRes
             continue
         except RecursionError:
             result.rejected.append((index, "event is nested too deeply"))
+            continue
+        except (TypeError, ValueError, ArithmeticError) as exc:
+            # Hostile input the mapping did not foresee: this event is refused, the batch is not.
+            logger.warning("PostHog event %d could not be mapped: %r", index, exc)
+            result.rejected.append((index, "event could not be read"))
             continue
         if item is None:
             result.ignored += 1
@@ -217,15 +237,13 @@ def _fill_observation(item: ObservationIn, name: str, props: dict, event: dict) 
     else:
         item.input = props.get("$ai_input_state")
         item.output = props.get("$ai_output_state")
-    item.input_tokens = as_bigint(props.get("$ai_input_tokens"), "$ai_input_tokens")
-    item.output_tokens = as_bigint(props.get("$ai_output_tokens"), "$ai_output_tokens")
-    item.cache_read_tokens = as_bigint(
-        props.get("$ai_cache_read_input_tokens"), "$ai_cache_read_input_tokens"
-    )
-    item.reasoning_tokens = as_bigint(props.get("$ai_reasoning_tokens"), "$ai_reasoning_tokens")
-    item.input_cost = as_decimal(props.get("$ai_input_cost_usd"), "$ai_input_cost_usd")
-    item.output_cost = as_decimal(props.get("$ai_output_cost_usd"), "$ai_output_cost_usd")
-    item.total_cost = as_decimal(props.get("$ai_total_cost_usd"), "$ai_total_cost_usd")
+    item.input_tokens = as_count(props.get("$ai_input_tokens"), "$ai_input_tokens")
+    item.output_tokens = as_count(props.get("$ai_output_tokens"), "$ai_output_tokens")
+    item.cache_read_tokens = as_count(props.get("$ai_cache_read_input_tokens"), "$ai_cache_read_input_tokens")
+    item.reasoning_tokens = as_count(props.get("$ai_reasoning_tokens"), "$ai_reasoning_tokens")
+    item.input_cost = as_cost(props.get("$ai_input_cost_usd"), "$ai_input_cost_usd")
+    item.output_cost = as_cost(props.get("$ai_output_cost_usd"), "$ai_output_cost_usd")
+    item.total_cost = as_cost(props.get("$ai_total_cost_usd"), "$ai_total_cost_usd")
     item.http_status = as_int(props.get("$ai_http_status"), "$ai_http_status")
     error = props.get("$ai_error")
     item.error = as_str(error, max_length=1024 * 1024) if error not in (None, "", False) else ""
@@ -294,24 +312,32 @@ class BodyShapeError(ValueError):
 
 
 def events_from_body(body: Any) -> tuple[list[Any], str | None, bool]:
-    """(events, key found in the body, single) from a capture or batch body.
+    """(events, the body's own key, single) from a capture or batch body.
 
     Accepted: `{"batch": [...], "api_key"}`, one event `{"event", ..., "api_key"|"token"}`, or a
-    list of events. The key may also sit in an event's `api_key`/`token` or `properties.token`
-    (posthog-js puts it there).
+    list of events. The body's key is the batch's `api_key`/`token`, or the single event's (also
+    in `properties.token`, where posthog-js puts it); events of a batch or list may carry their
+    own key too: see `event_key` and `foreign_key_rejections`.
     """
     if isinstance(body, dict):
         if "batch" in body:
             events = body["batch"]
             if not isinstance(events, list):
                 raise BodyShapeError(f"'batch' must be a list of events, not {_type_name(events)}")
-            return events, _key_in(body) or _first_event_key(events), False
+            return events, _key_in(body), False
         if "event" in body or "properties" in body:
-            return [body], _key_in(body) or _key_in(body.get("properties")), True
+            return [body], event_key(body), True
         raise BodyShapeError("expected an event object (with 'event') or a batch (with 'batch')")
     if isinstance(body, list):
-        return body, _first_event_key(body), False
+        return body, None, False
     raise BodyShapeError(f"the body must be a JSON object or list, not {_type_name(body)}")
+
+
+def event_key(event: Any) -> str | None:
+    """The ingestion key an event carries itself (`api_key`, `token` or `properties.token`)."""
+    if not isinstance(event, dict):
+        return None
+    return _key_in(event) or _key_in(event.get("properties"))
 
 
 def _key_in(obj: Any) -> str | None:
@@ -324,12 +350,39 @@ def _key_in(obj: Any) -> str | None:
     return None
 
 
-def _first_event_key(events: list[Any]) -> str | None:
-    for event in events[:1]:
-        key = _key_in(event) or (_key_in(event.get("properties")) if isinstance(event, dict) else None)
-        if key:
-            return key
-    return None
+_KEY_LOOKUP_CHUNK = 1000
+
+
+def foreign_key_rejections(key: IngestionKey, raw_key: str, event_keys: list[str | None]) -> dict[int, str]:
+    """{index: reason} for the events whose own key is not a key of `key`'s project.
+
+    An event is stored in the project its key belongs to, and a request has one project: an
+    event that carries an unknown key or another project's key is refused, never stored in the
+    request's project. Each distinct key is looked up once (one query per 1000 distinct keys).
+    """
+    distinct = {k.strip() for k in event_keys if k and k != raw_key}
+    if not distinct:
+        return {}
+    hashes = {hash_key(k): k for k in distinct}
+    projects: dict[str, int] = {}
+    hash_list = list(hashes)
+    for start in range(0, len(hash_list), _KEY_LOOKUP_CHUNK):
+        for key_hash, project_id in (
+            IngestionKey.objects.active()
+            .filter(key_hash__in=hash_list[start : start + _KEY_LOOKUP_CHUNK])
+            .values_list("key_hash", "project_id")
+        ):
+            projects[hashes[key_hash]] = project_id
+    reasons: dict[int, str] = {}
+    for index, raw in enumerate(event_keys):
+        if not raw or raw == raw_key:
+            continue
+        project_id = projects.get(raw.strip())
+        if project_id is None:
+            reasons[index] = "the event's own api_key is unknown or revoked"
+        elif project_id != key.project_id:
+            reasons[index] = "the event's own api_key belongs to another project than the request's key"
+    return reasons
 
 
 def parse_trace_object(obj: dict) -> ParseResult:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import logging
 from typing import Any
 from urllib.parse import parse_qs
@@ -30,7 +29,7 @@ from django.views.decorators.http import require_POST
 from projects.models import IngestionKey
 from traces.ingest import posthog
 from traces.ingest.http import BATCH_LIMIT, EVENT_LIMIT, BodyError, bearer_token, read_body
-from traces.ingest.normalise import store_observations
+from traces.ingest.normalise import JsonError, loads_json, store_observations
 
 logger = logging.getLogger(__name__)
 
@@ -55,21 +54,23 @@ def posthog_capture_v1(request: HttpRequest) -> JsonResponse:
     Bearer key, body `{"created_at", "batch": [event, ...]}` with `$session_id` moved to the
     event's top level; the answer is per event: `{"results": {uuid: {"result": "ok"|"drop"}}}`.
     """
+    # The key is a header here: checked before the body is read.
+    key = IngestionKey.authenticate(bearer_token(request))
+    if key is None:
+        return _error("missing, unknown or revoked ingestion key (send it as a Bearer token)", 401)
     try:
         body = decode_json_body(request, read_body(request, BATCH_LIMIT))
     except BodyError as exc:
         return _error(exc.message, exc.status)
     if not isinstance(body, dict) or not isinstance(body.get("batch"), list):
         return _error("expected an object with a 'batch' list of events", 400)
-    key = IngestionKey.authenticate(bearer_token(request))
-    if key is None:
-        return _error("missing, unknown or revoked ingestion key (send it as a Bearer token)", 401)
     lib, _, version = request.headers.get("PostHog-Sdk-Info", "").partition("/")
     events = [_from_v1(event, lib=lib, version=version) for event in body["batch"]]
     parsed = posthog.parse_events(events)
     try:
         store_observations(key.project, parsed.items)
     except DatabaseError:
+        # Validation makes bad data unable to reach the database: this is an outage.
         logger.exception("storing a PostHog v1 batch failed")
         return _error("the batch could not be stored; nothing was written, retry later", 503)
     results = {}
@@ -107,19 +108,24 @@ def _ingest(request: HttpRequest, *, limit: int) -> JsonResponse:
     except posthog.BodyShapeError as exc:
         return _error(str(exc), 400)
 
-    key = IngestionKey.authenticate(key_in_body or bearer_token(request))
+    event_keys = [posthog.event_key(event) for event in events]
+    # The request's key: the body's, else the header's, else the first one an event carries.
+    raw_key = key_in_body or bearer_token(request) or next((k for k in event_keys if k), None)
+    key = IngestionKey.authenticate(raw_key)
     if key is None:
         return _error("missing, unknown or revoked ingestion key (send it as api_key or a Bearer token)", 401)
 
-    parsed = posthog.parse_events(events)
+    skip = {} if single else posthog.foreign_key_rejections(key, raw_key, event_keys)
+    parsed = posthog.parse_events(events, skip=skip)
     rejected = [{"index": index, "reason": reason} for index, reason in parsed.rejected]
     if single and rejected:
         return _error(f"event rejected: {parsed.rejected[0][1]}", 400, rejected=rejected)
     try:
         store_observations(key.project, parsed.items)
     except DatabaseError:
-        # Validation should make this unreachable; if the database still refuses the batch,
-        # nothing of it was written (one transaction) and the client may retry.
+        # Every record is validated for every column first (normalise.ObservationIn.validate),
+        # so bad data cannot reach here: this is an outage. Nothing of the batch was written
+        # (one transaction) and the client may retry.
         logger.exception("storing a PostHog batch failed")
         return _error("the batch could not be stored; nothing was written, retry later", 503)
     return JsonResponse(
@@ -135,20 +141,12 @@ def decode_json_body(request: HttpRequest, raw: bytes) -> Any:
     """
     if request.content_type == "application/x-www-form-urlencoded" or raw[:5] == b"data=":
         raw = _form_data(raw)
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise BodyError("the body is not UTF-8 text") from None
-    if not text.strip():
+    if not raw.strip():
         raise BodyError("the body is empty")
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise BodyError(
-            f"the body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        ) from None
-    except RecursionError:
-        raise BodyError("the body is nested too deeply") from None
+        return loads_json(raw)
+    except JsonError as exc:
+        raise BodyError(f"the body is {exc}") from None
 
 
 def _form_data(raw: bytes) -> bytes:
