@@ -3,24 +3,22 @@ unknown costs read the same everywhere, timestamps and labels are consistent."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from tests.traces.view_data import make_trace
+from traces.ingest.normalise import ObservationIn
 from traces.links import trace_url
 
 pytestmark = pytest.mark.django_db
 
 
 def tree_row(html: str, span_id: str) -> str:
-    match = re.search(
-        r'<li class="node[^"]*"[^>]*>(?:(?!</li>).)*data-span="%s"(?:(?!</li>).)*</li>' % re.escape(span_id),
-        html,
-        re.S,
-    )
-    assert match, span_id
-    return match.group(0)
+    """The tree's <li> for one observation."""
+    for row in html.split('<li class="node ')[1:]:
+        row = row.split("</li>", 1)[0]
+        if f'data-span="{span_id}"' in row:
+            return row
+    raise AssertionError(span_id)
 
 
 def test_tree_shows_the_name_apart_from_the_model_with_a_tooltip(reviewer_client, project):
@@ -32,3 +30,19 @@ def test_tree_shows_the_name_apart_from_the_model_with_a_tooltip(reviewer_client
     assert '<span class="node-model" title="gpt-4o-2024-08-06">' in row
     meta = row.split('class="node-meta"', 1)[1]
     assert "node-model" not in meta
+
+
+def test_empty_input_and_output_read_no_input_no_output_not_none(reviewer_client, project):
+    make_trace(
+        project,
+        "t-1",
+        extra=[
+            ObservationIn(
+                trace_id="t-1", span_id="t-1-empty", parent_id="t-1", kind="generation", name="silent"
+            )
+        ],
+    )
+    html = reviewer_client.get(trace_url(project.slug, "t-1") + "?span=t-1-empty").content.decode()
+    detail = html.split('id="detail"', 1)[1]
+    assert "No input" in detail and "No output" in detail
+    assert ">None<" not in detail
