@@ -10,6 +10,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
+from django.db.models import Exists, OuterRef, Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -50,7 +51,7 @@ def trace_list(request, slug: str) -> HttpResponse:
     filterset = TraceFilter(request.GET or None, queryset=Trace.objects.for_project(project), project=project)
     traces = filterset.qs
     after, before = request.GET.get("after"), request.GET.get("before")
-    page = keyset_page(traces, after=after, before=before)
+    page = keyset_page(traces.annotate(cost_reported=_cost_reported()), after=after, before=before)
     if not after and not before and len(page.rows) < PAGE_SIZE:
         count, more = len(page.rows), False  # the whole result is on this page: no COUNT needed
     else:
@@ -66,6 +67,13 @@ def trace_list(request, slug: str) -> HttpResponse:
     }
     fragment = "results" if _fragment(request, "results") else None
     return _render(request, "traces/trace_list.html", context, fragment=fragment)
+
+
+def _cost_reported() -> Exists:
+    """Whether any observation of the trace reported a cost: Trace.total_cost is 0 both for a real
+    $0 and for "nobody said", and the pages show "$0" for the first and "—" for the second."""
+    reported = Q(total_cost__isnull=False) | Q(input_cost__isnull=False) | Q(output_cost__isnull=False)
+    return Exists(Observation.objects.filter(reported, trace=OuterRef("pk")))
 
 
 @login_required
@@ -100,6 +108,7 @@ def trace_detail(request, slug: str, trace_id: str) -> HttpResponse:
     ]
     context.update(
         nodes=nodes,
+        cost_reported=any(node.cost is not None for node in nodes),
         selected_span=context["detail"].obs.span_id if context["detail"] else span,
         events=[summarise_event(e) for e in events],
     )

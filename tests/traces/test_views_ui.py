@@ -4,6 +4,7 @@ unknown costs read the same everywhere, timestamps and labels are consistent."""
 from __future__ import annotations
 
 import pytest
+from django.urls import reverse
 
 from tests.traces.view_data import make_trace
 from traces.ingest.normalise import ObservationIn
@@ -46,3 +47,31 @@ def test_empty_input_and_output_read_no_input_no_output_not_none(reviewer_client
     detail = html.split('id="detail"', 1)[1]
     assert "No input" in detail and "No output" in detail
     assert ">None<" not in detail
+
+
+def list_row(html: str, trace_id: str) -> str:
+    for row in html.split("<tr")[1:]:
+        if f'title="{trace_id}"' in row:
+            return row.split("</tr>", 1)[0]
+    raise AssertionError(trace_id)
+
+
+def test_unknown_cost_is_a_dash_and_a_reported_zero_is_zero_on_every_page(reviewer_client, project):
+    make_trace(project, "unknown", cost=None)
+    make_trace(project, "zero", cost="0")
+    listing = reviewer_client.get(reverse("traces:list", args=[project.slug])).content.decode()
+    assert 'title="No cost reported">—<' in list_row(listing, "unknown")
+    assert ">$0<" in list_row(listing, "zero")
+
+    unknown = reviewer_client.get(trace_url(project.slug, "unknown") + "?span=unknown-gen").content.decode()
+    head, detail = unknown.split('id="detail"', 1)
+    assert '<dt>Cost</dt><dd class="num"><span class="muted" title="No cost reported">—</span>' in head
+    assert 'title="No cost reported">—</span>' in tree_row(unknown, "unknown-gen")
+    assert '<dt>Cost</dt><dd class="num">—</dd>' in detail
+    assert "$0" not in unknown
+
+    zero = reviewer_client.get(trace_url(project.slug, "zero") + "?span=zero-gen").content.decode()
+    head, detail = zero.split('id="detail"', 1)
+    assert '<dt>Cost</dt><dd class="num">$0</dd>' in head
+    assert ">$0<" in tree_row(zero, "zero-gen")
+    assert '<dt>Cost</dt><dd class="num">$0</dd>' in detail

@@ -44,6 +44,12 @@ def usd(value: Decimal | float | None) -> str:
 
 
 @register.filter
+def cost(value: Decimal | float | None) -> str:
+    """The one rule for costs on every page: unknown is "—", a reported zero is "$0"."""
+    return "—" if value is None or value == "" else usd(value)
+
+
+@register.filter
 def tokens(value: int | None) -> str:
     if value is None or value == "":
         return ""
