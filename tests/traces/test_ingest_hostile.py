@@ -324,3 +324,33 @@ def test_import_reports_bad_records_and_imports_the_good_ones(project, tmp_path)
     for number in (2, 3, 4, 5):
         assert f"events.jsonl:line {number}" in err.getvalue()
     assert "4 rejected" in out.getvalue()
+
+
+@pytest.mark.parametrize("where", ["resource", "span"])
+@pytest.mark.parametrize("value", ['{"intValue":Infinity}', '{"intValue":1e400}', '{"intValue":NaN}'])
+def test_otlp_non_finite_int_values_are_kept_as_text(client, project, key, where, value):
+    attribute = '{"key":"n","value":' + value + "}"
+    span = otlp_span("00000000000000a1", attribute if where == "span" else "")
+    resource = '"resource":{"attributes":[' + attribute + "]}," if where == "resource" else ""
+    text = '{"resourceSpans":[{' + resource + '"scopeSpans":[{"spans":[' + span + "]}]}]}"
+    response = post(client, "/v1/traces", text, Authorization=f"Bearer {key}")
+    assert response.status_code == 200, response.content
+    obs = Observation.objects.get()
+    attrs = obs.metadata["resource"] if where == "resource" else obs.metadata["attributes"]
+    assert attrs["n"] in ("inf", "nan")
+
+
+def test_import_of_odd_langfuse_shapes_reports_instead_of_crashing(project, tmp_path):
+    path = tmp_path / "lf.jsonl"
+    lines = [
+        good("good-1"),
+        '{"id":"lf1","observations":[{"id":{"a":1},"type":"SPAN"}],"scores":5}',
+        '{"id":"lf2","sessionId":NaN,"observations":[{"id":"o1"}]}',
+        '{"id":"lf3","observations":[{"id":"o1","costDetails":{"total":-1}},{"id":"o2"}]}',
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out, err = StringIO(), StringIO()
+    call_command("import_traces", str(path), project=project.slug, stdout=out, stderr=err)
+    assert stored(project) == {"good-1", "lf1", "lf3"}
+    assert "line 3 trace: sessionId must not be NaN or Infinity" in err.getvalue()
+    assert "line 4 observations[0]: total cost must not be negative" in err.getvalue()

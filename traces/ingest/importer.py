@@ -86,6 +86,10 @@ def import_file(
                     report.rejected.append(Rejection(name, _join(where, item_where), item_or_reason))
         except RecursionError:
             report.rejected.append(Rejection(name, where or "file", "nested too deeply"))
+        except (TypeError, ValueError, ArithmeticError, AttributeError) as exc:
+            # A shape no format module foresaw: this document is refused, the file is not.
+            logger.warning("a document of %s could not be read: %r", name, exc)
+            report.rejected.append(Rejection(name, where or "file", "could not be read"))
     del text
     # Stored grouped by trace: each trace is then refreshed once, not once per chunk it appears in.
     items.sort(key=lambda item: item.trace_id)

@@ -18,6 +18,8 @@ Reads `{"trace": {...}, "observations": [...]}` and the trace object with embedd
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -32,6 +34,8 @@ from traces.ingest.normalise import (
     loads_strict_json,
 )
 from traces.models import ObservationKind
+
+logger = logging.getLogger(__name__)
 
 _PLAIN_TYPES = {"SPAN", "GENERATION", "EMBEDDING"}
 
@@ -49,7 +53,9 @@ def parse_export(doc: dict) -> tuple[list[ObservationIn], list[tuple[str, str]]]
     trace = doc.get("trace") if isinstance(doc.get("trace"), dict) else doc
     observations = doc.get("observations")
     if not isinstance(observations, list):
-        observations = trace.get("observations") or []
+        observations = trace.get("observations")
+    if not isinstance(observations, list):
+        observations = []
     items: list[ObservationIn] = []
     rejected: list[tuple[str, str]] = []
 
@@ -62,30 +68,39 @@ def parse_export(doc: dict) -> tuple[list[ObservationIn], list[tuple[str, str]]]
     if not isinstance(trace_id, str) or not trace_id:
         return [], [("trace", "trace id ('id') is missing")]
 
-    session_id = as_str(trace.get("sessionId"))
-    user_id = as_str(trace.get("userId"))
-    ids = {o.get("id") for o in observations if isinstance(o, dict)}
+    try:
+        session_id = as_str(trace.get("sessionId"), name="sessionId")
+        user_id = as_str(trace.get("userId"), name="userId")
+    except RejectedEvent as exc:  # every observation would carry it: the trace is refused
+        return [], [("trace", str(exc))]
+    ids = {o.get("id") for o in observations if isinstance(o, dict) and isinstance(o.get("id"), str)}
     with_root = trace_id not in ids
     if with_root:
-        try:
-            items.append(_trace_root(trace, trace_id, session_id, user_id))
-        except RejectedEvent as exc:
-            rejected.append(("trace", str(exc)))
-
+        _collect(rejected, "trace", lambda: items.append(_trace_root(trace, trace_id, session_id, user_id)))
     for index, obs in enumerate(observations):
-        try:
-            items.append(_observation(obs, trace_id, session_id, user_id, root=with_root))
-        except RejectedEvent as exc:
-            rejected.append((f"observations[{index}]", str(exc)))
-        except RecursionError:
-            rejected.append((f"observations[{index}]", "nested too deeply"))
-
-    for index, score in enumerate(trace.get("scores") or []):
-        try:
-            items.append(_score(score, trace_id))
-        except RejectedEvent as exc:
-            rejected.append((f"scores[{index}]", str(exc)))
+        _collect(
+            rejected,
+            f"observations[{index}]",
+            lambda obs=obs: items.append(_observation(obs, trace_id, session_id, user_id, root=with_root)),
+        )
+    scores = trace.get("scores")
+    for index, score in enumerate(scores if isinstance(scores, list) else []):
+        _collect(rejected, f"scores[{index}]", lambda score=score: items.append(_score(score, trace_id)))
     return items, rejected
+
+
+def _collect(rejected: list[tuple[str, str]], where: str, parse: Callable[[], None]) -> None:
+    """Run one record's parse; a bad record is reported where it is and never stops the others."""
+    try:
+        parse()
+    except RejectedEvent as exc:
+        rejected.append((where, str(exc)))
+    except RecursionError:
+        rejected.append((where, "nested too deeply"))
+    except (TypeError, ValueError, ArithmeticError, AttributeError) as exc:
+        # Shapes the mapping did not foresee: this record is refused, the export is not.
+        logger.warning("Langfuse record %s could not be mapped: %r", where, exc)
+        rejected.append((where, "could not be read"))
 
 
 def _trace_root(trace: dict, trace_id: str, session_id: str, user_id: str) -> ObservationIn:

@@ -183,11 +183,12 @@ def any_value(value: Any) -> Any:
         raw = _get(value, "intValue")
         try:
             return int(raw)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # OverflowError: Infinity, 1e400
             try:
                 return int(float(raw))
             except (TypeError, ValueError, OverflowError):
-                return raw
+                # Kept as sent; a non-finite number is kept as its text, like a double's.
+                return str(raw) if isinstance(raw, float) else raw
     if "doubleValue" in value or "double_value" in value:
         raw = _get(value, "doubleValue")
         try:
