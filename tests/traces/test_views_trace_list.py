@@ -295,5 +295,6 @@ def test_queue_column_names_the_queue_a_trace_is_pending_in(reviewer_client, pro
     html = reviewer_client.get(list_url(project)).content.decode()
     assert html.count('class="badge queue"') == 1
     assert (
-        f'class="badge queue" href="/p/{project.slug}/queues/{queue.pk}/">Escalations &lt;2&gt;</a>' in html
+        f'class="badge queue" href="/p/{project.slug}/queues/{queue.pk}/" title="Escalations &lt;2&gt;">'
+        "Escalations &lt;2&gt;</a>" in html
     )

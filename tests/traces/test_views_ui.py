@@ -75,3 +75,16 @@ def test_unknown_cost_is_a_dash_and_a_reported_zero_is_zero_on_every_page(review
     assert '<dt>Cost</dt><dd class="num">$0</dd>' in head
     assert ">$0<" in tree_row(zero, "zero-gen")
     assert '<dt>Cost</dt><dd class="num">$0</dd>' in detail
+
+
+def test_list_cells_that_css_truncates_carry_their_full_text_in_a_title(reviewer_client, project):
+    long_id = "conversation-" + "x" * 60
+    make_trace(project, long_id, name="a-rather-long-agent-name", model="claude-3-5-sonnet-20241022")
+    html = reviewer_client.get(reverse("traces:list", args=[project.slug])).content.decode()
+    row = list_row(html, long_id)
+    # The whole id is in the cell (CSS ends it with an ellipsis), not cut by the server.
+    assert f">{long_id}</a>" in row
+    assert 'title="a-rather-long-agent-name"' in row
+    assert 'title="claude-3-5-sonnet-20241022"' in row
+    for column in ("col-latency", "col-tokens", "col-cost"):
+        assert f'class="num {column}"' in html
