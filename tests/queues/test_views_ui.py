@@ -43,3 +43,10 @@ def test_traces_list_results_refetch_after_a_bulk_add_and_keep_the_message(revie
     assert 'hx-trigger="traces-queued from:body"' in html
     assert f'hx-get="/p/{project.slug}/traces/?q=x"' in html
     assert '<div id="bulk-result" aria-live="polite" hx-preserve>' in html
+
+
+def test_queue_breadcrumb_ends_with_the_queue_name(reviewer_client, project):
+    queue = ReviewQueueFactory(project=project, name="Escalations")
+    html = reviewer_client.get(reverse("queues:detail", args=[project.slug, queue.pk])).content.decode()
+    crumbs = html.split('<nav class="crumbs"', 1)[1].split("</nav>", 1)[0]
+    assert crumbs.endswith('<span aria-current="page">Escalations</span>')

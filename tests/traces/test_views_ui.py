@@ -88,3 +88,10 @@ def test_list_cells_that_css_truncates_carry_their_full_text_in_a_title(reviewer
     assert 'title="claude-3-5-sonnet-20241022"' in row
     for column in ("col-latency", "col-tokens", "col-cost"):
         assert f'class="num {column}"' in html
+
+
+def test_breadcrumb_ends_with_the_current_page_not_a_dangling_separator(reviewer_client, project):
+    make_trace(project, "t-1", name="checkout-bot")
+    html = reviewer_client.get(trace_url(project.slug, "t-1")).content.decode()
+    crumbs = html.split('<nav class="crumbs"', 1)[1].split("</nav>", 1)[0]
+    assert crumbs.endswith('<span aria-current="page">checkout-bot</span>')
