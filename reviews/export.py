@@ -77,7 +77,8 @@ class _Echo:
 def csv_lines(reviews: Iterable[Review], columns: dict[int, str]) -> Iterator[str]:
     writer = csv.writer(_Echo())
     yield "\ufeff"  # BOM: spreadsheet programs then read the file as UTF-8
-    yield writer.writerow([*BASE_COLUMNS, *columns.values()])
+    # Headers hold scorer names, typed by people: guarded like every cell.
+    yield writer.writerow([_safe(column) for column in [*BASE_COLUMNS, *columns.values()]])
     for review in reviews:
         scores = {score.scorer_id: score for score in review.scores.all()}
         base = [_safe(value) for value in _base_fields(review).values()]

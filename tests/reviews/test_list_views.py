@@ -292,3 +292,14 @@ def test_extreme_filter_values_are_never_a_500(reviewer_client, url, project, re
         export = reviewer_client.get(export_url(project, "csv"), params)
         assert export.status_code == 200, params
         b"".join(export.streaming_content)
+
+
+def test_csv_headers_are_guarded_against_formulas_like_cells(reviewer_client, project, reviewer):
+    scorer = make_scorer(project, "=1+1", "boolean")
+    make_scorer(project, "@SUM(A1)", "boolean")
+    make_review(TraceFactory(project=project), reviewer, {scorer.pk: "true"})
+    response = reviewer_client.get(export_url(project, "csv"))
+    body = b"".join(response.streaming_content).decode().lstrip("\ufeff")
+    header = next(csv.reader(io.StringIO(body)))
+    assert "'=1+1" in header and "'@SUM(A1)" in header
+    assert not any(column.startswith(("=", "+", "-", "@")) for column in header)
