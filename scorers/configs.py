@@ -46,6 +46,9 @@ KEY_MAX_LENGTH = 128
 LABEL_MAX_LENGTH = 256
 # Not in the spec: a scorer is a field a person fills in; past this it is a data-entry accident.
 MAX_OPTIONS = 100
+# Plain ASCII decimal notation with an optional exponent ("4", "-0.25", ".5", "1e3").
+NUMBER_RE = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+NON_FINITE = {"nan", "snan", "inf", "infinity"}
 KEY_RE = re.compile(r"^[a-z0-9]+(?:[_-][a-z0-9]+)*$")
 
 VALUE_MAX_DIGITS = 12
@@ -234,7 +237,7 @@ def _integer(raw: Any) -> int | None:
         return None
     if isinstance(raw, int):
         return raw
-    if isinstance(raw, str) and re.fullmatch(r"\s*[+-]?\d{1,9}\s*", raw):
+    if isinstance(raw, str) and re.fullmatch(r"\s*[+-]?[0-9]{1,9}\s*", raw):
         return int(raw)
     return None
 
@@ -374,6 +377,10 @@ def parse_decimal(raw: Any) -> Decimal:
         if not raw or len(raw) > 100:
             raise ValidationError("Enter a number.", code="invalid")
     if not isinstance(raw, str | int | Decimal):
+        raise ValidationError("Enter a number.", code="invalid")
+    if isinstance(raw, str) and not NUMBER_RE.fullmatch(raw) and raw.lstrip("+-").lower() not in NON_FINITE:
+        # Decimal() also reads "٣" and "1_000": a number here is ASCII digits (NaN/inf are
+        # left to the finiteness check below, which says so).
         raise ValidationError("Enter a number.", code="invalid")
     try:
         value = Decimal(raw)

@@ -29,7 +29,7 @@ from scorers.configs import (
 )
 
 MIN_ROWS = 3
-ACTION_RE = re.compile(r"^(add|kind|refresh|remove|up|down)(?:-(\d{1,4}))?$")
+ACTION_RE = re.compile(r"^(add|kind|refresh|remove|up|down)(?:-([0-9]{1,4}))?$")
 
 
 @dataclass
@@ -194,7 +194,7 @@ class ScorerForm(forms.Form):
     def _attach_config_errors(self, error: ValidationError) -> None:
         filled = [i for i, row in enumerate(self.rows) if not row.is_blank]
         for key, messages in error.message_dict.items():
-            match = re.match(r"^options\.(\d+)(?:\.\w+)?$", key)
+            match = re.match(r"^options\.([0-9]+)(?:\.\w+)?$", key)
             if match and int(match.group(1)) < len(filled):
                 self.rows[filled[int(match.group(1))]].errors.extend(messages)
             elif key == "options":

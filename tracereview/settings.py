@@ -140,7 +140,9 @@ STORAGES = {
 # Forms and single events: 2 MB (SPEC §8). Ingestion views read the body themselves with
 # their own limits (20 MB for batches), so Django's own cap applies only to ordinary requests.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
-DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000
+# A scorer form with MAX_OPTIONS (100) options sends ~210 fields. 25,000 lets even a pasted list of
+# 10,000 options reach the form, which then names the limit, instead of Django's bare "Bad Request".
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 25_000
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie

@@ -15,6 +15,7 @@ from scorers.configs import (
     MAX_OPTIONS,
     format_decimal,
     key_from_label,
+    parse_decimal,
     validate_config,
     validate_value,
 )
@@ -492,3 +493,21 @@ def test_describe_changes_for_numeric_and_boolean():
     assert describe_changes(
         "boolean", {"true_label": "Yes", "false_label": "No"}, {"true_label": "Safe", "false_label": "No"}
     ) == ["Label for true: Yes → Safe"]
+
+
+@pytest.mark.parametrize("raw", ["٣", "٣.٥", "1_000", "１", "²", "३"])
+def test_only_ascii_digits_make_a_number(raw):
+    with pytest.raises(ValidationError, match="Enter a number."):
+        parse_decimal(raw)
+    with pytest.raises(ValidationError):
+        validate_value("numeric", {}, raw)
+    with pytest.raises(ValidationError, match="whole number"):
+        validate_config(
+            "categorical",
+            {"options": ["a", "b", "c", "d"], "selection": "multiple", "min_selections": raw},
+        )
+
+
+@pytest.mark.parametrize("raw", ["4", "-0.25", ".5", "+3", "1e3", " 7 "])
+def test_plain_ascii_numbers_still_parse(raw):
+    assert parse_decimal(raw) == Decimal(raw.strip())

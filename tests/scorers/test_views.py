@@ -305,3 +305,27 @@ def test_unarchive_with_a_taken_name_shows_a_message(admin_client_p, project, sc
     assert "Rename one of them first" in response.content.decode()
     scorer.refresh_from_db()
     assert scorer.is_archived
+
+
+# --- bad input (breaker finding 14) --------------------------------------------------------------
+
+
+def test_ten_thousand_options_get_a_message_naming_the_limit(admin_client_p, project):
+    labels = [f"Option {n}" for n in range(10_000)]
+    data = categorical_post(selection="single", option_key=[""] * len(labels), option_label=labels)
+    data.pop("min_selections"), data.pop("max_selections")
+    response = admin_client_p.post(url("create", project), data)
+    assert response.status_code == 400
+    assert "At most 100 options." in response.content.decode()
+    assert not Scorer.objects.exists()
+
+
+@pytest.mark.parametrize("raw", ["٣", "²", "１"])
+def test_non_ascii_digits_are_not_numbers_in_the_editor(admin_client_p, project, raw):
+    response = admin_client_p.post(
+        url("create", project), {"name": "Accuracy", "kind": "numeric", "min": raw}
+    )
+    assert response.status_code == 400 and "Minimum: Enter a number." in response.content.decode()
+    response = admin_client_p.post(url("create", project), categorical_post(max_selections=raw))
+    assert response.status_code == 400 and "must be a whole number" in response.content.decode()
+    assert not Scorer.objects.exists()
