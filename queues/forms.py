@@ -6,6 +6,7 @@ from django import forms
 
 from projects.models import Project
 from queues.models import ReviewQueue
+from tracereview.params import parse_int
 
 MAX_SELECTED = 1000  # rows a person can tick on list pages; "all matching" has no such limit
 
@@ -60,14 +61,14 @@ class AddToQueueForm(forms.Form):
 class BulkAddForm(AddToQueueForm):
     """Selected rows (`trace` = Trace pks) or `all` traces matching `filters` (a querystring)."""
 
-    trace = forms.TypedMultipleChoiceField(coerce=int, required=False, choices=())
+    trace = forms.TypedMultipleChoiceField(coerce=parse_int, required=False, choices=())
     all = forms.BooleanField(required=False)
     filters = forms.CharField(required=False, max_length=4000)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # Any integer is a valid choice here; the service keeps only this project's traces.
-        self.fields["trace"].valid_value = lambda value: str(value).isdigit() and len(str(value)) < 19
+        self.fields["trace"].valid_value = lambda value: parse_int(value) is not None
 
     def clean(self) -> dict:
         data = super().clean()

@@ -350,26 +350,30 @@ def claim(item: QueueItem, user, minutes: int = CLAIM_MINUTES) -> bool:
 
 @transaction.atomic
 def claim_next(
-    *, queue: ReviewQueue, user, after: int | None = None, minutes: int = CLAIM_MINUTES
+    *,
+    queue: ReviewQueue,
+    user,
+    after: int | None = None,
+    minutes: int = CLAIM_MINUTES,
+    claiming: bool = True,
 ) -> QueueItem | None:
     """Claim and return the first pending item after `after` (an item id, pending or closed) that
-    nobody else holds; wraps to the start of the queue; None when nothing is left for `user`."""
+    nobody else holds; wraps to the start of the queue; None when nothing is left for `user`.
+
+    `claiming=False` (viewers: they cannot review, so they must not hold traces back from those who
+    can) only finds that item, writing nothing."""
     now = timezone.now()
-    base = (
-        QueueItem.objects.pending()
-        .filter(queue=queue)
-        .available_to(user, now)
-        .order_by("id")
-        .select_for_update(**_skip_locked())
-    )
+    base = QueueItem.objects.pending().filter(queue=queue).available_to(user, now).order_by("id")
+    if claiming:
+        base = base.select_for_update(**_skip_locked())
     item = None
     if after is not None:
         item = base.filter(id__gt=after).first()
     if item is None:
         wrap = base if after is None else base.filter(id__lt=after)
         item = wrap.first()
-    if item is None:
-        return None
+    if item is None or not claiming:
+        return item
     claimed_at = item.claimed_at if item.claimed_by_id == user.pk and item.claim_is_live(now) else now
     QueueItem.objects.filter(pk=item.pk).update(
         claimed_by=user, claimed_at=claimed_at, claim_expires_at=now + timedelta(minutes=minutes)
@@ -379,9 +383,10 @@ def claim_next(
     return item
 
 
-def claim_previous(*, queue: ReviewQueue, user, before: int) -> QueueItem | None:
-    """The pending item before `before`, claimed for `user` when free (else left to its holder)."""
+def claim_previous(*, queue: ReviewQueue, user, before: int, claiming: bool = True) -> QueueItem | None:
+    """The pending item before `before`, claimed for `user` when free (else left to its holder);
+    `claiming=False` (viewers) only finds it."""
     item = QueueItem.objects.pending().filter(queue=queue, id__lt=before).order_by("-id").first()
-    if item is not None:
+    if item is not None and claiming:
         claim(item, user)
     return item

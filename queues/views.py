@@ -1,6 +1,10 @@
 """Queue pages (SPEC §5): the queues list, a queue's pending traces, adding traces (one from the
 trace page, many from the traces list), and the redirects that move a reviewer through a queue
-(start, next, previous, open) while claiming the trace they land on."""
+(start, next, previous, open) while claiming the trace they land on.
+
+Claims are taken on these GETs (they are links and j/k keys, and a claim is a short, expiring,
+per-user hint, not data), but only for users who can review: a viewer moves through a queue
+read-only and never holds a trace back from the reviewers."""
 
 from __future__ import annotations
 
@@ -25,6 +29,7 @@ from queues import services
 from queues.forms import AddToQueueForm, BulkAddForm, QueueForm
 from queues.models import QueueItem, ReviewQueue
 from queues.templatetags.queues import add_to_queue_context
+from tracereview.params import int_param
 from traces.filters import TraceFilter
 from traces.links import trace_url
 from traces.models import Trace
@@ -53,11 +58,6 @@ def in_queue_url(project: Project, trace: Trace, queue: ReviewQueue | int) -> st
     """The trace page in queue context."""
     queue_id = queue if isinstance(queue, int) else queue.pk
     return f"{trace_url(project.slug, trace.trace_id)}?{urlencode({'queue': queue_id})}"
-
-
-def _int_param(request: HttpRequest, name: str) -> int | None:
-    value = request.GET.get(name, "")
-    return int(value) if value.isdigit() and len(value) < 19 else None
 
 
 def _safe_next(request: HttpRequest, fallback: str) -> str:
@@ -110,7 +110,7 @@ def queue_detail(request: HtmxHttpRequest, slug: str, queue_id: int) -> HttpResp
         .in_order()
         .select_related("trace", "added_by", "claimed_by")
     )
-    page = Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(items, PAGE_SIZE).get_page(int_param(request.GET, "page") or 1)
     context = {"nav": "queues", "queue": queue, "page": page, "offset": page.start_index() - 1}
     return _render(request, "queues/queue_detail.html", context, fragment="items")
 
@@ -151,7 +151,8 @@ def queue_start(request: HttpRequest, slug: str, queue_id: int) -> HttpResponse:
     """ "Start reviewing": the first pending trace nobody else holds, claimed."""
     access = get_project_access(request, slug)
     queue = _queue_or_404(access.project, queue_id)
-    return _go_to(access.project, queue, services.claim_next(queue=queue, user=request.user))
+    item = services.claim_next(queue=queue, user=request.user, claiming=access.can_review)
+    return _go_to(access.project, queue, item)
 
 
 @login_required
@@ -161,12 +162,12 @@ def queue_next(request: HttpRequest, slug: str, queue_id: int) -> HttpResponse:
     This is where "Save & next" lands: the anchor may have just been closed by the review."""
     access = get_project_access(request, slug)
     queue = _queue_or_404(access.project, queue_id)
-    after = _int_param(request, "after")
-    trace_pk = _int_param(request, "trace")
+    after = int_param(request.GET, "after")
+    trace_pk = int_param(request.GET, "trace")
     if after is None and trace_pk is not None:
         anchor = QueueItem.objects.filter(queue=queue, trace_id=trace_pk).order_by("-id").first()
         after = anchor.pk if anchor else None
-    item = services.claim_next(queue=queue, user=request.user, after=after)
+    item = services.claim_next(queue=queue, user=request.user, after=after, claiming=access.can_review)
     return _go_to(access.project, queue, item)
 
 
@@ -174,10 +175,10 @@ def queue_next(request: HttpRequest, slug: str, queue_id: int) -> HttpResponse:
 def queue_prev(request: HttpRequest, slug: str, queue_id: int) -> HttpResponse:
     access = get_project_access(request, slug)
     queue = _queue_or_404(access.project, queue_id)
-    before = _int_param(request, "before")
+    before = int_param(request.GET, "before")
     if before is None:
         return HttpResponseBadRequest("Previous needs ?before=<item id>.")
-    item = services.claim_previous(queue=queue, user=request.user, before=before)
+    item = services.claim_previous(queue=queue, user=request.user, before=before, claiming=access.can_review)
     if item is None:  # already at the first pending trace: stay on the current one
         current = QueueItem.objects.filter(queue=queue, pk=before).select_related("trace").first()
         if current is None:
@@ -193,7 +194,7 @@ def item_open(request: HttpRequest, slug: str, queue_id: int, item_id: int) -> H
     access = get_project_access(request, slug)
     queue = _queue_or_404(access.project, queue_id)
     item = get_object_or_404(QueueItem.objects.filter(queue=queue).select_related("trace"), pk=item_id)
-    if item.is_pending:
+    if item.is_pending and access.can_review:  # viewers browse read-only: they never claim
         services.claim(item, request.user)
     return redirect(in_queue_url(access.project, item.trace, queue))
 
@@ -216,7 +217,7 @@ def item_remove(request: HtmxHttpRequest, slug: str, queue_id: int, item_id: int
         .in_order()
         .select_related("trace", "added_by", "claimed_by"),
         PAGE_SIZE,
-    ).get_page(request.POST.get("page"))
+    ).get_page(int_param(request.POST, "page") or 1)
     context = {"queue": queue, "page": page, "offset": page.start_index() - 1, "project": access.project}
     return render(request, "queues/queue_detail.html#items", context)
 
@@ -237,10 +238,7 @@ def add_trace(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     """The trace page's "Add to queue" dialog: one trace, into a chosen or a new queue."""
     access = get_project_access(request, slug, Role.REVIEWER)
     project = access.project
-    trace_pk = request.POST.get("trace", "")
-    trace = get_object_or_404(
-        Trace.objects.for_project(project), pk=int(trace_pk) if trace_pk.isdigit() else 0
-    )
+    trace = get_object_or_404(Trace.objects.for_project(project), pk=int_param(request.POST, "trace") or 0)
     form = AddToQueueForm(request.POST, project=project)
     result = error = None
     queue = None
@@ -317,8 +315,13 @@ def bulk_add(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         if filterset.is_bound and not filterset.form.is_valid():
             return _bulk_response(request, back, error="The filters are not valid; fix them and try again.")
         traces = filterset.qs
+        if not traces.exists():
+            # Before any write: a new queue must not be created for nothing.
+            return _bulk_response(request, back, error="No traces match these filters.")
     else:
         traces = form.cleaned_data["trace"]
+        if not Trace.objects.for_project(project).filter(pk__in=traces).exists():
+            return _bulk_response(request, back, error="None of the selected traces exist in this project.")
     try:
         with transaction.atomic():
             queue = _target_queue(form, project, request.user)

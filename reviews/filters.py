@@ -19,8 +19,26 @@ from django.utils import timezone
 
 from projects.models import Project
 from reviews.models import Review, ReviewQuerySet
-from scorers.configs import Kind
+from scorers.configs import NON_FINITE, NUMBER_RE, Kind
 from scorers.models import Scorer
+
+
+class AsciiDecimalField(forms.DecimalField):
+    """DecimalField reads "٣" as 3 (Decimal() does); a number typed here is ASCII digits."""
+
+    def to_python(self, value: Any):
+        if isinstance(value, str) and value.strip() and not _plain_number(value.strip()):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(value)
+
+
+def _plain_number(text: str) -> bool:
+    return bool(NUMBER_RE.fullmatch(text)) or text.lstrip("+-").lower() in NON_FINITE
+
+
+class ValueBoundFilter(django_filters.NumberFilter):
+    field_class = AsciiDecimalField
+
 
 SORTS = {
     "-updated": ("-updated_at", "-id"),
@@ -40,8 +58,8 @@ class ReviewFilter(django_filters.FilterSet):
         label="Scorer", queryset=Scorer.objects.none(), method="filter_scorer", empty_label="Any scorer"
     )
     option = django_filters.CharFilter(label="Value", method="filter_nothing")
-    value_min = django_filters.NumberFilter(label="From", method="filter_nothing")
-    value_max = django_filters.NumberFilter(label="To", method="filter_nothing")
+    value_min = ValueBoundFilter(label="From", method="filter_nothing")
+    value_max = ValueBoundFilter(label="To", method="filter_nothing")
     flag = django_filters.ChoiceFilter(
         label="Value", choices=[("true", "true"), ("false", "false")], method="filter_nothing"
     )

@@ -19,6 +19,7 @@ from reviews.models import REASONING_MAX_LENGTH, Review
 from reviews.services import ScoreSource, score_sources
 from scorers.configs import Kind, Selection, format_decimal
 from scorers.models import Scorer
+from tracereview.params import INT_MAX, parse_int
 from traces.models import Trace
 
 
@@ -29,9 +30,17 @@ class ReviewForm(forms.Form):
         strip=True,
         widget=forms.Textarea(attrs={"rows": 4, "placeholder": "Why these scores? (optional)"}),
     )
-    base_revision = forms.IntegerField(
-        required=False, min_value=1, max_value=2**31 - 1, widget=forms.HiddenInput
-    )
+    base_revision = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def clean_base_revision(self) -> int | None:
+        raw = self.cleaned_data["base_revision"]
+        if not raw:
+            return None
+        number = parse_int(raw, min_value=1, max_value=INT_MAX)
+        if number is None:
+            # The field is hidden: say it where the reviewer sees it.
+            self.add_error(None, "This form is out of date: reload the trace and review it again.")
+        return number
 
 
 @dataclass
@@ -152,21 +161,23 @@ class ReviewEditor:
 
     def _included_from(self, data: QueryDict) -> list[int]:
         included: list[int] = []
+        unknown: set[str] = set()  # a set: a form may carry thousands of junk ids
         for raw in data.getlist("scorer"):
-            pk = _int(raw)
+            pk = parse_int(raw)
             if pk in self.scorers:
                 if pk not in included:
                     included.append(pk)
-            elif raw not in self.unknown:
+            elif raw not in unknown:
+                unknown.add(raw)
                 # Kept so the save refuses it with a message instead of silently dropping a score.
                 self.unknown.append(raw)
-        add = _int(data.get("add_scorer"))
+        add = parse_int(data.get("add_scorer"))
         if add in self.scorers and add not in included:
             scorer = self.scorers[add]
             # The picker offers active scorers only; a posted archived id is simply not added.
             if not scorer.is_archived:
                 included.append(add)
-        remove = _int(data.get("remove_scorer"))
+        remove = parse_int(data.get("remove_scorer"))
         if remove in included:
             included.remove(remove)
         return included
@@ -193,7 +204,7 @@ class ReviewEditor:
         by_scorer = {c.scorer.pk: c for c in self.controls}
         unknown_reported = False
         for key, messages in errors.items():
-            control = by_scorer.get(_int(key))
+            control = by_scorer.get(parse_int(key))
             if key is None:
                 for message in messages:
                     self.form.add_error(None, message)
@@ -212,13 +223,6 @@ class ReviewEditor:
     @property
     def has_errors(self) -> bool:
         return bool(self.form.errors) or any(c.errors for c in self.controls)
-
-
-def _int(raw: Any) -> int | None:
-    try:
-        return int(raw)
-    except (TypeError, ValueError):
-        return None
 
 
 def _raw_from_value(kind: str, value: Any) -> Any:

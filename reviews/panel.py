@@ -11,6 +11,7 @@ from projects.access import ProjectAccess
 from reviews.forms import ReviewEditor
 from reviews.models import Review, ReviewRevision
 from reviews.services import ReviewConflict
+from tracereview.params import parse_int
 from traces.models import Trace
 
 MODES = {"view", "edit", "delete", "history"}
@@ -50,7 +51,7 @@ def panel_context(
     slug, trace_id = trace.project.slug, trace.trace_id
     # Queue context (`?queue=<id>` on the trace page): the form carries it, and saving opens the
     # queue's next trace ("Save & next", SPEC §5).
-    queue = queue if queue and queue.isdigit() else None
+    queue = str(queue_id) if (queue_id := parse_int(queue)) is not None else None
     context: dict[str, Any] = {
         "queue": queue,
         "queue_query": f"&queue={queue}" if queue else "",

@@ -29,6 +29,7 @@ from reviews.models import (
 )
 from scorers.configs import Kind, validate_value
 from scorers.models import Scorer, ScorerVersion
+from tracereview.params import parse_int
 from traces.models import Trace
 
 JUST_REVIEWED = "Someone just reviewed this trace."
@@ -217,9 +218,8 @@ def _validate(
 
     by_id: dict[int, Any] = {}
     for raw_id, raw in scores.items():
-        try:
-            scorer_id = int(raw_id)
-        except (TypeError, ValueError):
+        scorer_id = parse_int(raw_id)
+        if scorer_id is None:
             errors.setdefault(raw_id, []).append("Unknown scorer.")
             continue
         if scorer_id in by_id:

@@ -21,24 +21,38 @@ from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
 from projects.access import ProjectAccess, get_project_access
 from projects.models import Role
+from queues.models import ReviewQueue
 from reviews import export
 from reviews.filters import ReviewFilter
 from reviews.forms import ReviewEditor
 from reviews.models import Review
 from reviews.panel import active_review, panel_context
 from reviews.services import ReviewConflict, delete_review, save_review
+from tracereview.params import INT_MAX, int_param, parse_int
 from traces.models import Trace
 
 PANEL_TEMPLATE = "reviews/review_panel.html"
 PAGE_TEMPLATE = "reviews/review_page.html"
 LIST_TEMPLATE = "reviews/review_list.html"
 PAGE_SIZE = 50
+QUEUE_GONE = (
+    "The queue this trace was opened from does not exist (any more) in this project, so the review "
+    "was not saved. Save again to save it without moving on in a queue."
+)
 
 
 def _trace(access: ProjectAccess, trace_id: str) -> Trace:
     if "\x00" in trace_id:  # PostgreSQL refuses NUL in a query parameter; no trace id holds one
         raise Http404
     return get_object_or_404(Trace.objects.for_project(access.project), trace_id=trace_id)
+
+
+def _posted_queue(access: ProjectAccess, raw: str) -> ReviewQueue | None:
+    """The active queue of this project that the posted `queue` names, or None."""
+    queue_id = parse_int(raw)
+    if queue_id is None:
+        return None
+    return ReviewQueue.objects.active().for_project(access.project).filter(pk=queue_id).first()
 
 
 def _render_panel(request: HttpRequest, context: dict, *, status: int = 200) -> HttpResponse:
@@ -80,6 +94,15 @@ def review_panel(request: HttpRequest, slug: str, trace_id: str) -> HttpResponse
         return _render_panel(request, panel_context(**context))
     if not editor.form.is_valid():
         return _render_panel(request, panel_context(**context), status=400)
+    in_queue = None
+    if queue:
+        # Checked before saving (SPEC §8): an unknown queue must not leave a saved review behind
+        # a 404 on "next". The form comes back without the queue, so saving again saves plainly.
+        in_queue = _posted_queue(access, queue)
+        if in_queue is None:
+            editor.form.add_error(None, QUEUE_GONE)
+            context["queue"] = None
+            return _render_panel(request, panel_context(**context), status=400)
     try:
         saved = save_review(
             trace=trace,
@@ -99,10 +122,10 @@ def review_panel(request: HttpRequest, slug: str, trace_id: str) -> HttpResponse
         context.update(editor=editor, review=conflict.review, conflict=conflict)
         return _render_panel(request, panel_context(**context), status=409)
 
-    if queue and queue.isdigit():
+    if in_queue is not None:
         # Save & next: the queue's next pending trace (the queues app skips claimed ones).
         messages.success(request, "Review saved.")
-        url = reverse("queues:next", args=[slug, int(queue)]) + f"?trace={trace.pk}"
+        url = reverse("queues:next", args=[slug, in_queue.pk]) + f"?trace={trace.pk}"
         return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
     if not request.htmx:
         messages.success(request, "Review saved.")
@@ -120,14 +143,13 @@ def review_delete(request: HttpRequest, slug: str, trace_id: str) -> HttpRespons
     review = active_review(trace)
     if request.method == "GET":
         return _render_panel(request, panel_context(access=access, trace=trace, mode="delete", review=review))
-    base = request.POST.get("base_revision", "")
+    # Junk is no revision: delete_review then answers that the form is out of date.
+    base = int_param(request.POST, "base_revision", min_value=1, max_value=INT_MAX)
     if review is None:
         messages.info(request, "This trace has no review to delete.")
     else:
         try:
-            delete_review(
-                review=review, user=request.user, base_revision=int(base) if base.isdigit() else None
-            )
+            delete_review(review=review, user=request.user, base_revision=base)
         except ReviewConflict as conflict:
             context = panel_context(access=access, trace=trace, mode="view", conflict=conflict)
             return _render_panel(request, context, status=409)
@@ -153,7 +175,7 @@ def _filtered(request: HttpRequest, access: ProjectAccess) -> ReviewFilter:
 def review_list(request: HttpRequest, slug: str) -> HttpResponse:
     access = get_project_access(request, slug)
     review_filter = _filtered(request, access)
-    page = Paginator(review_filter.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(review_filter.qs, PAGE_SIZE).get_page(int_param(request.GET, "page") or 1)
     query = request.GET.copy()
     query.pop("page", None)
     context = {

@@ -21,6 +21,7 @@ from projects.access import ProjectAccess
 from projects.models import Project
 from queues import services
 from queues.models import QueueItem, ReviewQueue
+from tracereview.params import parse_int
 from traces.models import Trace
 
 register = template.Library()
@@ -62,17 +63,18 @@ def queue_bar_context(request: HttpRequest, trace: Trace) -> dict:
     if not raw:
         return {"show": False}
     queue = None
-    if raw.isdigit() and len(raw) < 19:
-        queue = ReviewQueue.objects.active().filter(project_id=trace.project_id, pk=int(raw)).first()
+    if (queue_id := parse_int(raw)) is not None:
+        queue = ReviewQueue.objects.active().filter(project_id=trace.project_id, pk=queue_id).first()
     if queue is None:
         return {"show": True, "missing": True}
     user = request.user
+    access = _access(request)
     anchor = services.anchor_item(queue, trace)
     holder = None
     if anchor is not None and anchor.is_pending:
         if anchor.claimed_by_other(user):
             holder = anchor
-        else:
+        elif access is not None and access.can_review:  # viewers read without claiming
             services.claim(anchor, user)
     if anchor is not None:
         previous, following = services.neighbours(queue, anchor, user=user)
@@ -80,7 +82,6 @@ def queue_bar_context(request: HttpRequest, trace: Trace) -> dict:
     else:
         previous, following = None, None
         place, total = None, services.pending_count(queue)
-    access = _access(request)
     slug = access.project.slug if access else trace.project.slug
     next_url = reverse("queues:next", args=[slug, queue.pk])
     next_url += f"?after={anchor.pk}" if anchor else ""
@@ -112,7 +113,7 @@ def queue_bar(context, trace: Trace) -> dict:
 def queue_param(context) -> str:
     """The `?queue=` of the current request when it names a number, for forms that carry it."""
     raw = context["request"].GET.get("queue", "")
-    return raw if raw.isdigit() and len(raw) < 19 else ""
+    return raw if parse_int(raw) is not None else ""
 
 
 @register.simple_tag

@@ -373,7 +373,8 @@ def test_bulk_add_ignores_other_projects_traces(reviewer_client, project, other_
     response = reviewer_client.post(
         url("bulk_add", project=project), {"trace": [theirs.pk], "queue": queue.pk}, **HTMX
     )
-    assert response.status_code == 200
+    assert response.status_code == 400
+    assert "None of the selected traces exist in this project." in response.content.decode()
     assert not QueueItem.objects.exists()
 
 
@@ -410,3 +411,114 @@ def test_bulk_add_all_with_no_filters_adds_every_trace_of_the_project(
     )
     assert response.status_code == 302
     assert services.pending_count(queue) == 3
+
+
+# --- bad input (breaker findings 5, 7, 14) -------------------------------------------------------
+
+# "²" passes str.isdigit() but not int(); "٣" passes int(); neither is a number in a URL or form.
+NOT_ASCII_NUMBERS = ["²", "٣", "１", " 1", "+1", "1_0", "9" * 30]
+
+
+@pytest.mark.parametrize("raw", NOT_ASCII_NUMBERS)
+def test_next_and_prev_with_junk_numbers_are_not_500(reviewer_client, queue, items, raw):
+    for name, param in (("next", "trace"), ("next", "after"), ("prev", "before")):
+        response = reviewer_client.get(url(name, queue), {param: raw})
+        assert response.status_code in (302, 400), (name, param, response.status_code)
+
+
+SUPERSCRIPT = "⁰¹²³⁴⁵⁶⁷⁸⁹"
+
+
+def spelled(number: int, script: str) -> str:
+    """`number` written in another script's digits, or padded/signed: never an id here."""
+    text = str(number)
+    if script == "superscript":
+        return "".join(SUPERSCRIPT[int(d)] for d in text)
+    if script == "arabic-indic":
+        return "".join(chr(0x0660 + int(d)) for d in text)
+    if script == "fullwidth":
+        return "".join(chr(0xFF10 + int(d)) for d in text)
+    return {"space": f" {text}", "plus": f"+{text}", "underscore": f"{text}_", "huge": "9" * 30}[script]
+
+
+SCRIPTS = ["superscript", "arabic-indic", "fullwidth", "space", "plus", "underscore", "huge"]
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_add_with_a_non_ascii_trace_number_is_404(reviewer_client, project, queue, script):
+    trace = TraceFactory(project=project)
+    raw = spelled(trace.pk, script)
+    response = reviewer_client.post(url("add", project=project), {"trace": raw, "queue": queue.pk})
+    assert response.status_code == 404
+    assert not QueueItem.objects.exists()
+
+
+@pytest.mark.parametrize("raw", ["²", "٣"])
+def test_bulk_add_with_non_ascii_trace_numbers_is_400(reviewer_client, project, queue, raw):
+    TraceFactory.create_batch(3, project=project)
+    response = reviewer_client.post(
+        url("bulk_add", project=project), {"trace": [raw], "queue": queue.pk}, **HTMX
+    )
+    assert response.status_code == 400
+    assert not QueueItem.objects.exists()
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_trace_page_with_a_junk_queue_param_says_the_queue_is_missing(reviewer_client, project, script):
+    trace = TraceFactory(project=project)
+    queue = ReviewQueueFactory(project=project)
+    services.enqueue_traces(queue=queue, traces=[trace], user=None)
+    response = reviewer_client.get(trace.get_absolute_url(), {"queue": spelled(queue.pk, script)})
+    assert response.status_code == 200
+    # Not read as the queue: no claim taken, no queue context shown.
+    assert not QueueItem.objects.filter(claimed_by__isnull=False).exists()
+    assert "This queue does not exist (any more)." in response.content.decode()
+
+
+def test_bulk_add_all_matching_nothing_creates_no_queue(reviewer_client, project):
+    TraceFactory(project=project, name="greeting")
+    data = {"all": "1", "filters": "q=no-such-trace", "new_name": "Empty"}
+    response = reviewer_client.post(url("bulk_add", project=project), data, **HTMX)
+    assert response.status_code == 400
+    assert "No traces match these filters." in response.content.decode()
+    assert not ReviewQueue.objects.filter(name="Empty").exists()
+    # Without htmx the same refusal comes back as a message on the traces list.
+    response = reviewer_client.post(url("bulk_add", project=project), data, follow=True)
+    assert "No traces match these filters." in response.content.decode()
+    assert not ReviewQueue.objects.filter(name="Empty").exists()
+
+
+def test_bulk_add_of_other_projects_traces_into_a_new_queue_creates_nothing(
+    reviewer_client, project, other_project
+):
+    theirs = TraceFactory(project=other_project)
+    data = {"trace": [theirs.pk], "new_name": "Empty"}
+    response = reviewer_client.post(url("bulk_add", project=project), data, **HTMX)
+    assert response.status_code == 400
+    assert not ReviewQueue.objects.filter(name="Empty").exists()
+
+
+@pytest.mark.parametrize("page", ["start", "next", "open", "trace"])
+def test_a_viewer_browses_a_queue_without_claiming(client, viewer, reviewer, queue, items, page):
+    client.force_login(viewer)
+    if page == "open":
+        response = client.get(url("open", queue, items[1].pk))
+    elif page == "trace":
+        response = client.get(items[1].trace.get_absolute_url(), {"queue": queue.pk})
+    else:
+        response = client.get(url(page, queue))
+    assert response.status_code in (200, 302)
+    assert not QueueItem.objects.filter(claimed_by__isnull=False).exists()
+    # A reviewer's Start still gets the first trace: the viewer held nothing back.
+    client.force_login(reviewer)
+    response = client.get(url("start", queue))
+    items[0].refresh_from_db()
+    assert items[0].claimed_by == reviewer
+    assert response["Location"].endswith(f"?queue={queue.pk}")
+
+
+def test_a_viewer_can_step_back_without_claiming(client, viewer, queue, items):
+    client.force_login(viewer)
+    response = client.get(url("prev", queue), {"before": items[2].pk})
+    assert response.status_code == 302
+    assert not QueueItem.objects.filter(claimed_by__isnull=False).exists()

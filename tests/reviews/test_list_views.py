@@ -303,3 +303,12 @@ def test_csv_headers_are_guarded_against_formulas_like_cells(reviewer_client, pr
     header = next(csv.reader(io.StringIO(body)))
     assert "'=1+1" in header and "'@SUM(A1)" in header
     assert not any(column.startswith(("=", "+", "-", "@")) for column in header)
+
+
+def test_non_ascii_digits_in_value_filters_are_reported_not_read(reviewer_client, url, reviews, scorers):
+    accuracy = scorers["accuracy"].pk
+    # "٣" would be read as 3 by Decimal() and filter to the review scored 4.5.
+    response = reviewer_client.get(url, {"scorer": accuracy, "value_min": "٣"})
+    assert response.status_code == 200 and 'class="field-error"' in response.text
+    ascii_ = reviewer_client.get(url, {"scorer": accuracy, "value_min": "3"})
+    assert listed(ascii_) == ["t-good"]

@@ -295,3 +295,75 @@ def test_save_in_queue_context_opens_the_next_trace_of_the_queue(reviewer_client
 
     plain = reviewer_client.post(panel_url(following), {"save": "1", "queue": queue.pk})
     assert plain.status_code == 302 and "/next/" in plain["Location"]
+
+
+# -- bad input (breaker findings 5, 13, 14) -------------------------------------------------------
+
+
+def _queue(project, name="Inbox", **kwargs):
+    from tests.queues.factories import ReviewQueueFactory
+
+    return ReviewQueueFactory(project=project, name=name, **kwargs)
+
+
+@pytest.mark.parametrize("raw", ["²", "٣", "9" * 30, "abc", "-1", "arabic"])
+def test_save_with_a_junk_queue_is_refused_before_saving(reviewer_client, project, trace, raw):
+    queue = _queue(project)
+    if raw == "arabic":  # the queue's own id in Arabic-Indic digits must not name it
+        raw = "".join("٠١٢٣٤٥٦٧٨٩"[int(d)] for d in str(queue.pk))
+    response = reviewer_client.post(panel_url(trace), {"reasoning": "mine", "save": "1", "queue": raw})
+    assert response.status_code == 400
+    assert "The queue this trace was opened from does not exist" in response.text
+    assert "mine" in response.text
+    assert not Review.objects.exists() and not ReviewRevision.objects.exists()
+
+
+def test_save_with_an_unknown_other_project_or_deleted_queue_saves_nothing(
+    reviewer_client, project, other_project, trace, reviewer
+):
+    from queues.services import delete_queue, enqueue_traces
+
+    theirs = _queue(other_project, name="Theirs")
+    gone = _queue(project, name="Gone")
+    enqueue_traces(queue=gone, traces=[trace], user=reviewer)
+    delete_queue(queue=gone, by=reviewer)
+    for queue_id in (999999, theirs.pk, gone.pk):
+        data = {"reasoning": "mine", "save": "1", "queue": str(queue_id)}
+        response = reviewer_client.post(panel_url(trace), data, **HTMX)
+        # htmx: the panel comes back in place with the message and the reviewer's input.
+        assert "HX-Redirect" not in response
+        assert "The queue this trace was opened from does not exist" in response.text
+        assert "mine" in response.text
+        # The form no longer carries the queue: saving again saves outside the queue.
+        assert 'name="queue"' not in response.text
+        assert not Review.objects.exists(), queue_id
+    response = reviewer_client.post(panel_url(trace), {"reasoning": "mine", "save": "1"}, **HTMX)
+    assert response.status_code == 200 and Review.objects.get().reasoning == "mine"
+
+
+def test_trace_page_with_a_superscript_queue_is_not_500(reviewer_client, project, trace):
+    _queue(project)
+    for raw in ("²", "٣"):
+        assert reviewer_client.get(trace.get_absolute_url(), {"queue": raw}).status_code == 200
+        assert reviewer_client.get(panel_url(trace), {"mode": "edit", "queue": raw}).status_code == 200
+
+
+@pytest.mark.parametrize("raw", ["²", "٣"])
+def test_save_with_a_non_ascii_base_revision_is_a_form_error(reviewer_client, trace, reviewer, raw):
+    make_review(trace, reviewer, reasoning="first")
+    response = reviewer_client.post(
+        panel_url(trace), {"reasoning": "mine", "base_revision": raw, "save": "1"}
+    )
+    assert response.status_code == 400
+    assert "This form is out of date" in response.text
+    assert Review.objects.get().reasoning == "first"
+
+
+def test_a_non_ascii_scorer_id_is_not_read_as_a_number(reviewer_client, trace, scorers):
+    pk = scorers["safe"].pk
+    arabic = "".join("٠١٢٣٤٥٦٧٨٩"[int(d)] for d in str(pk))
+    data = {"scorer": [arabic], f"score_{arabic}": "true", f"score_{pk}": "true", "save": "1"}
+    response = reviewer_client.post(panel_url(trace), data)
+    assert response.status_code == 400
+    assert "does not exist in this project" in response.text
+    assert not Review.objects.exists()
