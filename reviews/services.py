@@ -36,6 +36,8 @@ JUST_REVIEWED = "Someone just reviewed this trace."
 MAX_REVISION = 2**31 - 1  # PositiveIntegerField's range on every database
 CHANGED_MEANWHILE = "This review was changed while you were editing it."
 DELETED_MEANWHILE = "This review was deleted while you were editing it."
+# The posted base revision is no revision of this trace: a forged or mangled form, not a race.
+OUT_OF_DATE = "This form is out of date: reload the trace and review it again."
 
 
 @dataclass(eq=False)
@@ -171,9 +173,9 @@ def delete_review(*, review: Review, user, base_revision: int | None) -> Review:
     locked = Review.objects.select_for_update().filter(pk=review.pk, deleted_at__isnull=True).first()
     trace = review.trace
     if locked is None:
-        raise _conflict(trace, None, DELETED_MEANWHILE, base_revision)
+        raise _conflict(trace, None, _stale(trace, base_revision, DELETED_MEANWHILE), base_revision)
     if base_revision != locked.revision:
-        raise _conflict(trace, locked, CHANGED_MEANWHILE, base_revision)
+        raise _conflict(trace, locked, _stale(trace, base_revision, CHANGED_MEANWHILE), base_revision)
     now = timezone.now()
     number = _next_revision_number(trace, locked)
     locked.deleted_at = now
@@ -200,13 +202,24 @@ def delete_review(*, review: Review, user, base_revision: int | None) -> Review:
 def _check_base(trace: Trace, review: Review | None, base_revision: int | None) -> None:
     if review is None:
         if base_revision is not None:
-            # The form showed a review that has since been deleted.
-            raise _conflict(trace, None, DELETED_MEANWHILE, base_revision)
+            # The form showed a review that has since been deleted (if that revision exists).
+            raise _conflict(trace, None, _stale(trace, base_revision, DELETED_MEANWHILE), base_revision)
         return
     if base_revision is None:
         raise _conflict(trace, review, JUST_REVIEWED, None)
     if base_revision != review.revision:
-        raise _conflict(trace, review, CHANGED_MEANWHILE, base_revision)
+        raise _conflict(trace, review, _stale(trace, base_revision, CHANGED_MEANWHILE), base_revision)
+
+
+def _stale(trace: Trace, base_revision: int | None, message: str) -> str:
+    """`message` (deleted / changed meanwhile) when the form was based on a real revision of this
+    trace; OUT_OF_DATE when it names none, so nobody is told of a change that never happened."""
+    known = (
+        base_revision is not None
+        and 0 < base_revision <= MAX_REVISION
+        and ReviewRevision.objects.filter(trace=trace, number=base_revision).exists()
+    )
+    return message if known else OUT_OF_DATE
 
 
 def _validate(

@@ -348,6 +348,15 @@ def test_trace_page_with_a_superscript_queue_is_not_500(reviewer_client, project
         assert reviewer_client.get(panel_url(trace), {"mode": "edit", "queue": raw}).status_code == 200
 
 
+@pytest.mark.parametrize("raw", ["²", "٣", "abc"])
+def test_delete_with_a_junk_base_revision_says_the_form_is_out_of_date(reviewer_client, trace, reviewer, raw):
+    make_review(trace, reviewer)
+    response = reviewer_client.post(delete_url(trace), {"base_revision": raw})
+    assert response.status_code == 409
+    assert "This form is out of date" in response.text
+    assert Review.objects.active().exists()
+
+
 @pytest.mark.parametrize("raw", ["²", "٣"])
 def test_save_with_a_non_ascii_base_revision_is_a_form_error(reviewer_client, trace, reviewer, raw):
     make_review(trace, reviewer, reasoning="first")
@@ -357,6 +366,32 @@ def test_save_with_a_non_ascii_base_revision_is_a_form_error(reviewer_client, tr
     assert response.status_code == 400
     assert "This form is out of date" in response.text
     assert Review.objects.get().reasoning == "first"
+
+
+def test_forged_base_revision_on_an_unreviewed_trace_says_out_of_date(reviewer_client, trace):
+    response = reviewer_client.post(panel_url(trace), {"reasoning": "x", "base_revision": "999", "save": "1"})
+    assert response.status_code == 409
+    assert "This form is out of date" in response.text
+    assert "deleted while you were editing" not in response.text
+    assert not Review.objects.exists()
+
+
+def test_a_really_deleted_review_still_says_deleted_meanwhile(reviewer_client, trace, reviewer):
+    from reviews.services import delete_review
+
+    review = make_review(trace, reviewer)
+    delete_review(review=review, user=reviewer, base_revision=1)
+    response = reviewer_client.post(panel_url(trace), {"reasoning": "x", "base_revision": "1", "save": "1"})
+    assert response.status_code == 409
+    assert "This review was deleted while you were editing it." in response.text
+
+
+def test_forged_base_revision_on_a_reviewed_trace_says_out_of_date(reviewer_client, trace, reviewer):
+    make_review(trace, reviewer)
+    response = reviewer_client.post(delete_url(trace), {"base_revision": "999"})
+    assert response.status_code == 409
+    assert "This form is out of date" in response.text
+    assert "changed while you were editing" not in response.text
 
 
 def test_a_non_ascii_scorer_id_is_not_read_as_a_number(reviewer_client, trace, scorers):
