@@ -117,7 +117,7 @@ def test_htmx_gets_the_results_fragment(reviewer_client, url, reviews):
 
 def test_changing_the_scorer_also_swaps_the_value_controls(reviewer_client, url, reviews, scorers):
     response = reviewer_client.get(url, {"scorer": scorers["outcome"].pk}, **HTMX)
-    assert 'id="value-filter" class="filter-field filter-value" hx-swap-oob="true"' in response.text
+    assert 'id="value-filter" class="filter filter-value" hx-swap-oob="true"' in response.text
     assert '<option value="resolved">Resolved</option>' in response.text
     full = reviewer_client.get(url, {"scorer": scorers["outcome"].pk})
     assert "hx-swap-oob" not in full.text and '<option value="resolved">Resolved</option>' in full.text

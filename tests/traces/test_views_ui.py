@@ -3,11 +3,13 @@ unknown costs read the same everywhere, timestamps and labels are consistent."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
 
-from tests.traces.view_data import make_trace
-from traces.ingest.normalise import ObservationIn
+from tests.traces.view_data import T0, make_trace
+from traces.ingest.normalise import ObservationIn, store_observations
 from traces.links import trace_url
 
 pytestmark = pytest.mark.django_db
@@ -95,3 +97,37 @@ def test_breadcrumb_ends_with_the_current_page_not_a_dangling_separator(reviewer
     html = reviewer_client.get(trace_url(project.slug, "t-1")).content.decode()
     crumbs = html.split('<nav class="crumbs"', 1)[1].split("</nav>", 1)[0]
     assert crumbs.endswith('<span aria-current="page">checkout-bot</span>')
+
+
+def test_times_drop_zero_microseconds_and_keep_milliseconds(reviewer_client, project):
+    make_trace(
+        project,
+        "t-1",
+        extra=[
+            ObservationIn(
+                trace_id="t-1",
+                span_id="t-1-ms",
+                parent_id="t-1",
+                kind="span",
+                name="lookup",
+                started_at=T0 + timedelta(seconds=1, microseconds=250_400),
+            )
+        ],
+    )
+    root = reviewer_client.get(trace_url(project.slug, "t-1") + "?span=t-1").content.decode()
+    assert ">12:00:00</time>" in root and ".000000" not in root
+    child = reviewer_client.get(trace_url(project.slug, "t-1") + "?span=t-1-ms").content.decode()
+    assert ">12:00:01.250</time>" in child
+
+
+def test_the_tree_and_the_detail_label_an_observation_the_same_way(reviewer_client, project):
+    make_trace(project, "t-1")
+    store_observations(
+        project,
+        [ObservationIn(trace_id="t-1", span_id="t-1", kind="span", name="support-chat", type_label="trace")],
+    )
+    html = reviewer_client.get(trace_url(project.slug, "t-1") + "?span=t-1").content.decode()
+    assert '<span class="kind kind-span" title="span">trace</span>' in tree_row(html, "t-1")
+    detail = html.split('id="detail"', 1)[1]
+    assert '<span class="kind kind-span" title="Span">trace</span>' in detail
+    assert ">Span<" not in detail

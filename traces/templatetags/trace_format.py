@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 
 from django import template
+from django.template.defaultfilters import date as date_filter
 
 from traces.links import trace_url as build_trace_url
 
@@ -47,6 +49,21 @@ def usd(value: Decimal | float | None) -> str:
 def cost(value: Decimal | float | None) -> str:
     """The one rule for costs on every page: unknown is "—", a reported zero is "$0"."""
     return "—" if value is None or value == "" else usd(value)
+
+
+@register.filter
+def when(value: datetime | None) -> str:
+    """The one short timestamp of the lists (traces, reviews, queues): "Dec 3, 11:30:00"."""
+    return date_filter(value, "M j, H:i:s") if value else ""
+
+
+@register.filter
+def clock(value: datetime | None) -> str:
+    """A time of day within a trace: "13:00:00", with milliseconds only when there are some."""
+    if not value:
+        return ""
+    text = date_filter(value, "H:i:s")
+    return f"{text}.{value.microsecond // 1000:03d}" if value.microsecond else text
 
 
 @register.filter
