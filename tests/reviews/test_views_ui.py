@@ -9,6 +9,7 @@ import pytest
 from django.urls import reverse
 
 from reviews.models import Review
+from scorers.models import Scorer
 from tests.reviews.factories import TraceFactory, make_review, make_scorer
 
 pytestmark = pytest.mark.django_db
@@ -23,3 +24,23 @@ def test_reviews_page_uses_the_traces_filter_bar_table_and_time_format(reviewer_
     assert '<div class="filter filter-search">' in html and "filter-field" not in html
     assert '<div class="table-wrap">' in html and '<table class="data review-table">' in html
     assert ">Dec 3, 17:38:05</time>" in html
+
+
+def test_review_panel_shows_each_scorers_description_on_the_control_and_in_the_picker(
+    reviewer_client, project
+):
+    trace = TraceFactory(project=project)
+    safe = make_scorer(project, "Safe", "boolean")
+    Scorer.objects.filter(pk=safe.pk).update(description="Would you send this <answer> to a customer?")
+    make_scorer(project, "Outcome", "categorical")
+    Scorer.objects.filter(name="Outcome").update(description="How the conversation ended")
+    url = reverse("reviews:panel", args=[project.slug, trace.trace_id])
+    data = {"scorer": [], "reasoning": "", "add_scorer": safe.pk}
+    html = reviewer_client.post(url, data, HTTP_HX_REQUEST="true").content.decode()
+    control = html.split(f'data-scorer="{safe.pk}"', 1)[1].split("</fieldset>", 1)[0]
+    assert (
+        '<p class="scorer-description muted">Would you send this &lt;answer&gt; to a customer?</p>' in control
+    )
+    picker = html.split('class="scorer-picker"', 1)[1]
+    assert 'title="How the conversation ended"' in picker
+    assert '<span class="scorer-description muted">How the conversation ended</span>' in picker
