@@ -127,7 +127,8 @@ class Review(models.Model):
 
 class ReviewScoreQuerySet(models.QuerySet):
     def in_display_order(self) -> ReviewScoreQuerySet:
-        return self.order_by(models.functions.Lower("scorer__name"), "scorer_id")
+        """The order the scores were written in: the order the reviewer added the scorers."""
+        return self.order_by("id")
 
 
 class ReviewScore(models.Model):

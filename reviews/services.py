@@ -291,7 +291,6 @@ def _write_scores(review: Review, validated: list[tuple[ScoreSource, Any]]) -> l
         if score.kind == Kind.CATEGORICAL
         for key in score.keys
     )
-    created.sort(key=lambda score: (score.scorer.name.lower(), score.scorer_id))
     return created
 
 

@@ -44,3 +44,16 @@ def test_review_panel_shows_each_scorers_description_on_the_control_and_in_the_p
     picker = html.split('class="scorer-picker"', 1)[1]
     assert 'title="How the conversation ended"' in picker
     assert '<span class="scorer-description muted">How the conversation ended</span>' in picker
+
+
+def test_score_tags_keep_the_order_the_scorers_were_added_not_alphabetical(
+    reviewer_client, reviewer, project
+):
+    safe = make_scorer(project, "Safe", "boolean")
+    outcome = make_scorer(project, "Outcome", "categorical")
+    trace = TraceFactory(project=project)
+    make_review(trace, reviewer, {safe.pk: "true", outcome.pk: "resolved"})
+    html = reviewer_client.get(reverse("reviews:list", args=[project.slug])).content.decode()
+    assert html.index('<span class="score-name">Safe:</span>') < html.index(
+        '<span class="score-name">Outcome:</span>'
+    )
