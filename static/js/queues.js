@@ -17,7 +17,7 @@
     ["1 … 9", "0", "Pick an option of the focused categorical scorer (0 = tenth)"],
     ["/", "", "Add a scorer (search scorers)"],
     ["?", "", "Show or hide this list"],
-    ["Esc", "", "Close this list"],
+    ["Esc", "", "Close this list, or leave the field you are typing in"],
   ];
 
   var TEXT_INPUTS = /^(text|search|email|url|tel|password|number|date|datetime-local|month|week|time)$/;
@@ -198,7 +198,14 @@
       return;
     }
     if (event.ctrlKey || event.metaKey || event.altKey) return;
-    if (isTyping(event.target)) return;
+    if (isTyping(event.target)) {
+      // Esc leaves a field, so the keyboard-only reviewer gets the shortcuts back.
+      if (key === "Escape") {
+        event.target.blur();
+        event.preventDefault();
+      }
+      return;
+    }
 
     var handled = false;
     if (key === "?") {
@@ -235,8 +242,9 @@
     carryQueue(reviewForm());
     // After the form is swapped in (a scorer added), focus the first scorer still unanswered, so
     // digits and Tab continue from there.
+    // The scorer search keeps focus when it sits outside the swapped part: leave it too.
     var active = document.activeElement;
-    if (active && active !== document.body) return;
+    if (active && active !== document.body && !active.matches("[data-picker-search]")) return;
     var open = scorerGroups().filter(function (g) { return !g.querySelector("input:checked"); })[0];
     var first = open && open.querySelector("input[type=radio], input[type=checkbox]");
     if (first) first.focus({ preventScroll: true });

@@ -119,6 +119,11 @@ def test_build_a_queue_from_filters_and_review_it_from_the_keyboard(live_server,
             expect(outcome.locator("input[value=escalated]")).to_be_checked()
             expect(page.locator("[data-shortcuts-overlay]")).to_be_hidden()
             assert page.url == here
+            # Esc leaves the field, and the shortcuts work again.
+            page.keyboard.press("Escape")
+            assert page.evaluate("document.activeElement.tagName") != "TEXTAREA"
+            page.keyboard.press("2")
+            expect(outcome.locator("input[value=escalated]")).to_be_checked()
         page.keyboard.press("Control+Enter")
         if n < 4:
             page.wait_for_url(lambda url, seen=page.url: url != seen)
