@@ -29,11 +29,28 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 DEBUG = env_bool("DEBUG", False)
 
+
+
+def local_secret_key(path: Path) -> str:
+    """A random key kept in the project folder, made on first use: for the zero-setup install."""
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        import secrets
+
+        key = secrets.token_urlsafe(50)
+        path.touch(mode=0o600)
+        path.write_text(key)
+        return key
+
+
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY is required when DEBUG is off (set DEBUG=1 for development).")
-    SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"
+    # The embedded SQLite install needs no set-up, management commands included; a deployment
+    # on its own database (DATABASE_URL) must bring its own key.
+    if os.environ.get("DATABASE_URL") and not DEBUG:
+        raise ImproperlyConfigured("SECRET_KEY is required with DATABASE_URL when DEBUG is off.")
+    SECRET_KEY = local_secret_key(BASE_DIR / ".secret_key")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
