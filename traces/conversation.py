@@ -19,6 +19,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from traces.ingest.normalise import loads_strict_json
+
 TRUNCATED_MARKER = "$truncated"
 LONG_SYSTEM_PROMPT = 600  # characters
 MAX_DEPTH = 6
@@ -154,8 +156,9 @@ def _maybe_json(value: Any) -> Any:
         if not (text[:1] in ("{", "[", '"') and text[-1:] in ("}", "]", '"')):
             break
         try:
-            decoded = json.loads(text)
-        except ValueError:
+            # Strict, and safe against nesting deep enough to exhaust the stack (a 500 otherwise).
+            decoded = loads_strict_json(text)
+        except (ValueError, RecursionError):
             break
         if isinstance(decoded, str) and decoded.strip()[:1] not in ("{", "["):
             break  # a quoted plain string stays as the text it is

@@ -331,3 +331,22 @@ def test_span_links_keep_the_queue_context(client, project, reviewer):
     assert "?span=child&amp;queue=7" in html
     html = client.get(f"/p/{project.slug}/traces/t-q/").content.decode()
     assert '?span=child"' in html
+
+
+def test_deeply_nested_content_renders_instead_of_crashing(client, project, reviewer):
+    from traces.ingest.normalise import ObservationIn, store_observations
+
+    deep_text = "[" * 20000 + "]" * 20000
+    deep_value: list = []
+    for _ in range(900):
+        deep_value = [deep_value]
+    store_observations(
+        project,
+        [
+            ObservationIn(trace_id="deep", span_id="a", kind="generation", input=deep_text, output="ok"),
+            ObservationIn(trace_id="deep", span_id="b", kind="generation", input=deep_value, output="ok"),
+        ],
+    )
+    client.force_login(reviewer)
+    assert client.get(f"/p/{project.slug}/traces/deep/?span=a").status_code == 200
+    assert client.get(f"/p/{project.slug}/traces/deep/?span=b").status_code == 200
