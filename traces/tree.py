@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from traces.ingest.normalise import observation_cost
 from traces.models import Observation, ObservationKind
 
 FAR_FUTURE = datetime.max
@@ -42,14 +43,6 @@ class Node:
     @property
     def has_children(self) -> bool:
         return bool(self.children)
-
-
-def _own_cost(o: Observation) -> Decimal | None:
-    if o.total_cost is not None:
-        return o.total_cost
-    if o.input_cost is not None or o.output_cost is not None:
-        return (o.input_cost or Decimal(0)) + (o.output_cost or Decimal(0))
-    return None
 
 
 def _own_tokens(o: Observation) -> int | None:
@@ -117,7 +110,7 @@ def build_tree(observations: Iterable[Observation], trace_id: str = "") -> list[
 def _aggregate(node: Node) -> None:
     o = node.obs
     node.error_below = o.is_error or any(c.error_below for c in node.children)
-    node.cost = _own_cost(o)
+    node.cost = observation_cost(o)
     if node.cost is None:
         costs = [c.cost for c in node.children if c.cost is not None]
         if costs:
