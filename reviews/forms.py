@@ -17,7 +17,14 @@ from django.http import QueryDict
 
 from reviews.models import REASONING_MAX_LENGTH, Review
 from reviews.services import ScoreSource, score_sources
-from scorers.configs import Kind, Selection, format_decimal
+from scorers.configs import (
+    DEFAULT_FALSE_LABEL,
+    DEFAULT_TRUE_LABEL,
+    Kind,
+    Selection,
+    format_decimal,
+    value_hint,
+)
 from scorers.models import Scorer
 from tracereview.params import INT_MAX, parse_int
 from traces.models import Trace
@@ -84,12 +91,12 @@ class ScoreControl:
             return [
                 {
                     "value": "true",
-                    "label": self.config.get("true_label", "Yes"),
+                    "label": self.config.get("true_label", DEFAULT_TRUE_LABEL),
                     "checked": self.raw == "true",
                 },
                 {
                     "value": "false",
-                    "label": self.config.get("false_label", "No"),
+                    "label": self.config.get("false_label", DEFAULT_FALSE_LABEL),
                     "checked": self.raw == "false",
                 },
             ]
@@ -97,18 +104,8 @@ class ScoreControl:
 
     @property
     def hint(self) -> str:
-        if self.kind == Kind.NUMERIC:
-            parts = []
-            if "min" in self.config or "max" in self.config:
-                parts.append(f"{self.config.get('min', '−∞')} to {self.config.get('max', '∞')}")
-            if "step" in self.config:
-                parts.append(f"step {self.config['step']}")
-            return ", ".join(parts)
-        if self.kind == Kind.CATEGORICAL and self.multiple:
-            low = self.config.get("min_selections") or 1
-            high = self.config.get("max_selections") or len(self.config.get("options", []))
-            return f"choose {low}–{high}" if low != high else f"choose {low}"
-        return ""
+        # The same words as the scorer editor's preview, from the version's snapshot.
+        return value_hint(self.kind, self.config)
 
     @property
     def outdated(self) -> bool:
