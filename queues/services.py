@@ -17,7 +17,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.core.exceptions import FieldDoesNotExist
 from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
@@ -70,19 +69,9 @@ class EnqueueResult:
 # --- reading -------------------------------------------------------------------------------------
 
 
-def _has_reviews_relation() -> bool:
-    # queues may not import reviews (imports point reviews -> queues); it asks through the relation.
-    try:
-        Trace._meta.get_field("reviews")
-    except FieldDoesNotExist:
-        return False
-    return True
-
-
 def reviewed_trace_ids(trace_ids: Iterable[int]) -> set[int]:
     """Ids among `trace_ids` that have an active review (one query on the review table)."""
-    if not _has_reviews_relation():
-        return set()
+    # queues may not import reviews (imports point reviews -> queues): it asks through the relation.
     # Not `Trace.filter(reviews__deleted_at__isnull=True)`: that LEFT JOIN also matches traces
     # with no review at all.
     review_model = Trace._meta.get_field("reviews").related_model

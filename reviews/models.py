@@ -45,9 +45,6 @@ class ReviewQuerySet(models.QuerySet):
     def active(self) -> ReviewQuerySet:
         return self.filter(deleted_at__isnull=True)
 
-    def deleted(self) -> ReviewQuerySet:
-        return self.filter(deleted_at__isnull=False)
-
     def with_scores(self) -> ReviewQuerySet:
         """Scores (with their scorer, for the name) in one extra query per page or chunk."""
         return self.prefetch_related(

@@ -1,7 +1,7 @@
 """Saving and deleting reviews (SPEC §4): the only code that writes reviews, scores and revisions.
 
-Both functions run in one transaction that also closes the trace's pending queue item, and both
-refuse to overwrite a state the caller has not seen: the caller passes the revision number its
+Each runs in one transaction (`save_review` also closes the trace's pending queue item in it), and
+both refuse to overwrite a state the caller has not seen: the caller passes the revision number its
 form was based on (`None` when it saw no review), and a mismatch raises `ReviewConflict` saying
 what changed, without writing anything.
 """

@@ -1,5 +1,6 @@
-"""Filters of the traces list (SPEC §2.2). Every filter reads a stored column of Trace, so the
-list stays one table scan along the (project, -started_at, -id) index."""
+"""Filters of the traces list (SPEC §2.2). Most filters read a stored column of Trace, so the list
+walks the (project, -started_at, -id) index; "reviewed" and "queue" add one join each (to the
+trace's active review and its pending queue item), asked through the model relations."""
 
 from __future__ import annotations
 

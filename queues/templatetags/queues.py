@@ -109,19 +109,6 @@ def queue_bar(context, trace: Trace) -> dict:
     return queue_bar_context(context["request"], trace)
 
 
-@register.simple_tag(takes_context=True)
-def queue_param(context) -> str:
-    """The `?queue=` of the current request when it names a number, for forms that carry it."""
-    raw = context["request"].GET.get("queue", "")
-    return raw if parse_int(raw) is not None else ""
-
-
-@register.simple_tag
-def pending_queue_for(trace: Trace) -> QueueItem | None:
-    """For lists that did not annotate it: the trace's pending item (one query)."""
-    return services.pending_item_for_trace(trace)
-
-
 @register.simple_tag
 def queues_assets() -> str:
     """The queue stylesheet and keyboard script, for pages that show queue pieces (the trace page)."""
