@@ -225,34 +225,32 @@ def unwrap_openai() -> None:
                     setattr(cls, attr, value)
 
 
+def _instrumentation(instrumentor, tracer_provider):
+    instrumented(instrumentor, tracer_provider)
+    yield instrumentor
+    instrumentor.uninstrument()
+    unwrap_openai()
+
+
 @pytest.fixture
 def official_instrumentation(tracer_provider, capture_content):
     from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor
 
-    instrumentor = instrumented(OpenAIInstrumentor(), tracer_provider)
-    yield instrumentor
-    instrumentor.uninstrument()
-    unwrap_openai()
+    yield from _instrumentation(OpenAIInstrumentor(), tracer_provider)
 
 
 @pytest.fixture
 def openllmetry_instrumentation(tracer_provider, capture_content):
     from opentelemetry.instrumentation.openai import OpenAIInstrumentor
 
-    instrumentor = instrumented(OpenAIInstrumentor(), tracer_provider)
-    yield instrumentor
-    instrumentor.uninstrument()
-    unwrap_openai()
+    yield from _instrumentation(OpenAIInstrumentor(), tracer_provider)
 
 
 @pytest.fixture
 def openinference_instrumentation(tracer_provider, capture_content):
     from openinference.instrumentation.openai import OpenAIInstrumentor
 
-    instrumentor = instrumented(OpenAIInstrumentor(), tracer_provider)
-    yield instrumentor
-    instrumentor.uninstrument()
-    unwrap_openai()
+    yield from _instrumentation(OpenAIInstrumentor(), tracer_provider)
 
 
 def run_agent(tracer_provider, openai_client):
